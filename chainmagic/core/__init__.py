@@ -1,0 +1,91 @@
+"""chainmagic's runnable core: LCEL's names and semantics, small and fast.
+
+Importing this package loads no IPython, ipywidgets, openai, faiss or numpy: model clients and the
+vector store are imported when first used (``import openai`` alone costs ~0.5 s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainmagic.core.documents import Document
+from chainmagic.core.events import Event, Run
+from chainmagic.core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from chainmagic.core.models import BaseChatModel, FakeChatModel, init_chat_model, register_provider
+from chainmagic.core.parallel import RunnableMap, RunnableParallel
+from chainmagic.core.parsers import JsonOutputParser, StrOutputParser
+from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
+from chainmagic.core.prompts import (
+    ChatPromptTemplate,
+    ChatPromptValue,
+    MessagesPlaceholder,
+    PromptTemplate,
+    StringPromptValue,
+)
+from chainmagic.core.runnable import Runnable, RunnableGenerator, RunnableLambda, coerce
+from chainmagic.core.sequence import RunnableSequence
+from chainmagic.core.wrappers import RunnableBinding, RunnableRetry, RunnableWithFallbacks
+
+__all__ = [
+    "AIMessage",
+    "AIMessageChunk",
+    "BaseChatModel",
+    "BaseMessage",
+    "ChatOpenAI",
+    "ChatPromptTemplate",
+    "ChatPromptValue",
+    "Document",
+    "Event",
+    "FAISS",
+    "FakeChatModel",
+    "HashingEmbeddings",
+    "HumanMessage",
+    "JsonOutputParser",
+    "MessagesPlaceholder",
+    "OpenAIEmbeddings",
+    "PromptTemplate",
+    "Run",
+    "Runnable",
+    "RunnableAssign",
+    "RunnableBinding",
+    "RunnableGenerator",
+    "RunnableLambda",
+    "RunnableMap",
+    "RunnableParallel",
+    "RunnablePassthrough",
+    "RunnablePick",
+    "RunnableRetry",
+    "RunnableSequence",
+    "RunnableWithFallbacks",
+    "StrOutputParser",
+    "StringPromptValue",
+    "SystemMessage",
+    "coerce",
+    "init_chat_model",
+    "register_provider",
+]
+
+# Names whose modules pull in heavy libraries: resolved on first use.
+_LAZY = {
+    "ChatOpenAI": "chainmagic.core.models.openai",
+    "OpenAIEmbeddings": "chainmagic.core.embeddings",
+    "HashingEmbeddings": "chainmagic.core.embeddings",
+    "FAISS": "chainmagic.core.vectorstores",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chainmagic.core' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,107 @@
+"""What every chat model shares: reading its input as messages, and the four ways to call it.
+
+A provider implements ``_generate``/``_agenerate`` (one answer) and ``_chunks``/``_achunks``
+(a stream of :class:`AIMessageChunk`). Token counts that a provider does not report come from
+:func:`count_tokens`, an offline heuristic (tokenizers that download their tables fail offline).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from chainmagic.core.events import Run
+from chainmagic.core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from chainmagic.core.runnable import Runnable
+
+__all__ = ["BaseChatModel", "count_tokens", "to_messages", "usage"]
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_ROLES = {"human": HumanMessage, "user": HumanMessage, "system": SystemMessage, "ai": AIMessage}
+
+
+def count_tokens(text: str) -> int:
+    """About how many tokens ``text`` is: words and punctuation marks (offline, no tables)."""
+    return len(_TOKEN.findall(text))
+
+
+def usage(messages: Sequence[BaseMessage], answer: str) -> dict[str, int]:
+    prompt = sum(count_tokens(m.text) for m in messages)
+    completion = count_tokens(answer)
+    return {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
+
+
+def to_messages(input: Any) -> list[BaseMessage]:
+    """A model's input as messages: a prompt value, a string, messages, or (role, text) pairs."""
+    if isinstance(input, str):
+        return [HumanMessage(input)]
+    if isinstance(input, BaseMessage):
+        return [input]
+    to_msgs = getattr(input, "to_messages", None)
+    if callable(to_msgs):
+        return list(to_msgs())
+    if isinstance(input, (list, tuple)):
+        out: list[BaseMessage] = []
+        for item in input:
+            if isinstance(item, BaseMessage):
+                out.append(item)
+            elif isinstance(item, str):
+                out.append(HumanMessage(item))
+            elif isinstance(item, tuple) and len(item) == 2 and item[0] in _ROLES:
+                out.append(_ROLES[item[0]](str(item[1])))
+            else:
+                raise TypeError(f"a chat model cannot read a {type(item).__name__} as a message")
+        return out
+    if isinstance(input, Mapping):
+        keys = ", ".join(repr(k) for k in list(input)[:5])
+        raise TypeError(
+            f"a chat model needs a prompt, messages or a string, got a dict ({keys}); "
+            "put a prompt before the model"
+        )
+    raise TypeError(f"a chat model needs a prompt, messages or a string, got {type(input).__name__}")
+
+
+class BaseChatModel(Runnable):
+    """A chat model as a step: input → messages → an :class:`AIMessage` (or chunks, streaming)."""
+
+    model_name: str = "model"
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        raise NotImplementedError
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        raise NotImplementedError
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        yield _as_chunk(self._generate(messages))
+
+    async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        yield _as_chunk(await self._agenerate(messages))
+
+    def _invoke(self, input: Any, run: Run | None) -> AIMessage:
+        return self._generate(to_messages(input))
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
+        return await self._agenerate(to_messages(input))
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[AIMessageChunk]:
+        return self._chunks(to_messages(input))
+
+    def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
+        return self._achunks(to_messages(input))
+
+
+def _as_chunk(message: AIMessage) -> AIMessageChunk:
+    return AIMessageChunk(
+        message.content,
+        id=message.id,
+        response_metadata=message.response_metadata,
+        usage_metadata=message.usage_metadata,
+    )

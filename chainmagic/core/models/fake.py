@@ -1,0 +1,188 @@
+"""The offline, deterministic chat model: every tutorial and test runs with no key and no network.
+
+It echoes the last human message or follows a script, and behaves like a real model where it matters
+for timing: a latency before the first token (with seeded, hence repeatable, jitter), a delay per
+streamed token (so time to first token is real), token usage, and failures on demand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from chainmagic.core.models.base import BaseChatModel, usage
+from chainmagic.errors import ModelError
+
+__all__ = ["FakeChatModel", "FakeModelError"]
+
+Script = Sequence[str] | Mapping[str, str] | Callable[[list[BaseMessage]], str] | None
+_PIECE = re.compile(r"\s*\S+")
+
+
+class FakeModelError(ModelError):
+    """The failure a fake model injects when asked to (``fail_on``, ``fail_rate``)."""
+
+
+class FakeChatModel(BaseChatModel):
+    """A scripted chat model.
+
+    ``responses``: ``None`` echoes the last human message; a list is replied in turn (cycled); a dict
+    maps regular expressions (searched in the last human message) to replies; a callable gets the
+    messages and returns the reply. ``latency`` seconds pass before the first token, varied by
+    ``± jitter`` (a fraction) from a generator seeded with ``seed``; each further streamed token
+    takes ``token_delay``. ``fail_on`` (a pattern) or ``fail_rate`` make calls raise ``error``.
+    """
+
+    def __init__(
+        self,
+        responses: Script = None,
+        *,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+        token_delay: float = 0.0,
+        seed: int = 0,
+        fail_on: str | None = None,
+        fail_rate: float = 0.0,
+        error: type[Exception] | Exception | None = None,
+        model: str = "fake:echo",
+        name: str | None = None,
+    ) -> None:
+        self.responses = responses
+        self.latency = latency
+        self.jitter = jitter
+        self.token_delay = token_delay
+        self.seed = seed
+        self.fail_on = re.compile(fail_on) if fail_on else None
+        self.fail_rate = fail_rate
+        self.error = error
+        self.model_name = model
+        self.label = name
+        self._random = random.Random(seed)
+        self._failures = random.Random(seed + 1)
+        self._turn = itertools.count()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _default_name(self) -> str:
+        return "FakeChatModel"
+
+    def __repr__(self) -> str:
+        return self.label or f"FakeChatModel({self.model_name!r})"
+
+    # -- what it says ---------------------------------------------------------------------------
+
+    def reply(self, messages: list[BaseMessage]) -> str:
+        """The answer to ``messages``, raising the injected failure when one is due."""
+        last = next((m.text for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+        if not last and messages:
+            last = messages[-1].text
+        with self._lock:
+            failing = (self.fail_on is not None and self.fail_on.search(last) is not None) or (
+                self.fail_rate > 0 and self._failures.random() < self.fail_rate
+            )
+        if failing:
+            raise self._failure(last)
+        script = self.responses
+        if script is None:
+            return last
+        if callable(script):
+            return str(script(messages))
+        if isinstance(script, Mapping):
+            for pattern, answer in script.items():
+                if re.search(pattern, last):
+                    return answer
+            return last
+        if not script:
+            return last
+        with self._lock:
+            turn = next(self._turn)
+        return script[turn % len(script)]
+
+    def delay(self) -> float:
+        """Seconds before the first token: the latency with this call's jitter."""
+        if not self.latency:
+            return 0.0
+        if not self.jitter:
+            return self.latency
+        with self._lock:
+            u = self._random.uniform(-1.0, 1.0)
+        return max(self.latency * (1.0 + self.jitter * u), 0.0)
+
+    def _failure(self, text: str) -> Exception:
+        error = self.error
+        if isinstance(error, Exception):
+            return error
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        message = f"injected failure on {shown!r}"
+        if error is None:
+            return FakeModelError(message, provider="fake")
+        return error(message)
+
+    def _message(self, messages: list[BaseMessage], text: str) -> AIMessage:
+        with self._lock:
+            n = next(self._ids)
+        return AIMessage(
+            text,
+            id=f"fake-{n}",
+            response_metadata={"model_name": self.model_name, "finish_reason": "stop"},
+            usage_metadata=usage(messages, text),
+        )
+
+    # -- how it says it -------------------------------------------------------------------------
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        text = self.reply(messages)
+        pause = self.delay() + self.token_delay * max(len(_PIECE.findall(text)) - 1, 0)
+        if pause:
+            time.sleep(pause)
+        return self._message(messages, text)
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        text = self.reply(messages)
+        pause = self.delay() + self.token_delay * max(len(_PIECE.findall(text)) - 1, 0)
+        if pause:
+            await asyncio.sleep(pause)
+        return self._message(messages, text)
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        text = self.reply(messages)
+        pause = self.delay()
+        if pause:
+            time.sleep(pause)
+        final = self._message(messages, text)
+        pieces = _PIECE.findall(text) or [text]
+        for i, piece in enumerate(pieces):
+            if i and self.token_delay:
+                time.sleep(self.token_delay)
+            yield _chunk(final, piece, last=i == len(pieces) - 1)
+
+    async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        text = self.reply(messages)
+        pause = self.delay()
+        if pause:
+            await asyncio.sleep(pause)
+        final = self._message(messages, text)
+        pieces = _PIECE.findall(text) or [text]
+        for i, piece in enumerate(pieces):
+            if i and self.token_delay:
+                await asyncio.sleep(self.token_delay)
+            yield _chunk(final, piece, last=i == len(pieces) - 1)
+
+
+def _chunk(final: AIMessage, piece: str, *, last: bool) -> AIMessageChunk:
+    """A piece of ``final``; the last piece carries the metadata and usage, as OpenAI's streams do."""
+    if not last:
+        return AIMessageChunk(piece, id=final.id)
+    return AIMessageChunk(
+        piece,
+        id=final.id,
+        response_metadata=final.response_metadata,
+        usage_metadata=final.usage_metadata,
+    )

@@ -1,0 +1,212 @@
+"""RunnableParallel: every branch gets the same input, all run at once; the output is a dict.
+
+Sync branches run on the shared pool (see :mod:`chainmagic.core.pool`), async ones as tasks. The
+first failure surfaces at once: async siblings are cancelled, sync ones abandoned, and the raised
+:class:`ChainRunError` carries the finished siblings' results in ``.partial``. Streams yield
+``{key: chunk}`` as chunks arrive from any branch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from functools import partial
+from queue import SimpleQueue
+from typing import Any
+
+from chainmagic.core import pool
+from chainmagic.core.calls import acall, add, astream_call, call, stream_call
+from chainmagic.core.events import Limiter, Run
+from chainmagic.core.runnable import Runnable, coerce
+from chainmagic.errors import ChainRunError
+
+__all__ = ["RunnableMap", "RunnableParallel", "gather"]
+
+_MISSING: Any = object()
+
+
+class RunnableParallel(Runnable):
+    """A map of named branches, from a dict or keywords: ``RunnableParallel(joke=a, poem=b)``."""
+
+    composite = True
+
+    def __init__(self, steps: Mapping[str, Any] | None = None, /, **kwargs: Any) -> None:
+        merged = {**(steps or {}), **kwargs}
+        self.steps: dict[str, Runnable] = {str(k): coerce(v) for k, v in merged.items()}
+        self._keys = tuple(self.steps)
+        self._branches = tuple(self.steps.values())
+        self._hints = [branch.inline for branch in self._branches]
+        self.inline = all(self._hints)
+
+    def _default_name(self) -> str:
+        return f"RunnableParallel<{','.join(self._keys)}>"
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}: {v!r}" for k, v in self.steps.items())
+        return self.label or "{" + inner + "}"
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        keys = self._keys
+        thunks = [partial(call, b, input, run, k) for k, b in zip(keys, self._branches)]
+        group = pool.run_parallel(thunks, self._hints, run.limiter if run else None)
+        hints, seconds = self._hints, group.seconds
+        if group.error is None:
+            for i, s in enumerate(seconds):
+                hints[i] = s < pool.FAST
+            return dict(zip(keys, group.results))
+        finished = group.finished()
+        for i in finished:
+            hints[i] = seconds[i] < pool.FAST
+        raise _with_partial(group.error, {keys[i]: r for i, r in finished.items()})
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        keys = self._keys
+        if self.inline:
+            return {k: call(b, input, run, k) for k, b in zip(keys, self._branches)}
+        factories = [partial(acall, b, input, run, k) for k, b in zip(keys, self._branches)]
+        results, error, finished = await gather(factories, run.limiter if run else None)
+        if error is not None:
+            raise _with_partial(error, {keys[i]: r for i, r in finished.items()})
+        return dict(zip(keys, results))
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        """Each branch streams on a pool thread into one queue; chunks leave in arrival order."""
+        queue: SimpleQueue[tuple[int, int, Any]] = SimpleQueue()
+        stop = threading.Event()
+
+        def pump(i: int, key: str, branch: Runnable) -> None:
+            try:
+                for chunk in stream_call(branch, iter((input,)), run, key):
+                    if stop.is_set():
+                        return
+                    queue.put((i, 0, chunk))
+            except BaseException as exc:
+                queue.put((i, 2, exc))
+            else:
+                queue.put((i, 1, None))
+
+        for i, (key, branch) in enumerate(zip(self._keys, self._branches)):
+            pool.submit(partial(pump, i, key, branch))
+        finals: dict[int, Any] = {}
+        pending = len(self._keys)
+        try:
+            while pending:
+                i, kind, item = queue.get()
+                if kind == 0:
+                    finals[i] = item if i not in finals else add(finals[i], item)
+                    yield {self._keys[i]: item}
+                elif kind == 1:
+                    pending -= 1
+                else:
+                    done = {self._keys[j]: v for j, v in finals.items() if j != i}
+                    raise _with_partial(item, done)
+        finally:
+            stop.set()
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        queue: asyncio.Queue[tuple[int, int, Any]] = asyncio.Queue()
+
+        async def pump(i: int, key: str, branch: Runnable) -> None:
+            try:
+                async for chunk in astream_call(branch, _one(input), run, key):
+                    queue.put_nowait((i, 0, chunk))
+            except Exception as exc:
+                queue.put_nowait((i, 2, exc))
+            else:
+                queue.put_nowait((i, 1, None))
+
+        tasks = [
+            asyncio.ensure_future(pump(i, key, branch))
+            for i, (key, branch) in enumerate(zip(self._keys, self._branches))
+        ]
+        finals: dict[int, Any] = {}
+        pending = len(tasks)
+        try:
+            while pending:
+                i, kind, item = await queue.get()
+                if kind == 0:
+                    finals[i] = item if i not in finals else add(finals[i], item)
+                    yield {self._keys[i]: item}
+                elif kind == 1:
+                    pending -= 1
+                else:
+                    done = {self._keys[j]: v for j, v in finals.items() if j != i}
+                    raise _with_partial(item, done)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
+        from chainmagic.core.runnable import accumulate
+
+        return self._stream(accumulate(chunks), run)
+
+    async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
+        from chainmagic.core.runnable import aaccumulate
+
+        async for chunk in self._astream(await aaccumulate(chunks), run):
+            yield chunk
+
+
+RunnableMap = RunnableParallel
+
+
+async def gather(
+    factories: Sequence[Callable[[], Awaitable[Any]]], limiter: Limiter | None
+) -> tuple[list[Any], BaseException | None, dict[int, Any]]:
+    """Await every factory's coroutine concurrently, failing fast.
+
+    Returns ``(results, error, finished)``: on the first error the unfinished ones are cancelled.
+    With a limiter, only as many tasks as there are free slots (plus this one) drain the work, so a
+    single bound holds across nesting levels without deadlock.
+    """
+    n = len(factories)
+    results: list[Any] = [_MISSING] * n
+    if n == 0:
+        return results, None, {}
+    if n == 1:
+        try:
+            results[0] = await factories[0]()
+        except ChainRunError as err:
+            return results, err, {}
+        return results, None, {0: results[0]}
+    todo = deque(range(n))
+    extra = n - 1 if limiter is None else limiter.take(n - 1)
+
+    async def drain() -> None:
+        while todo:
+            i = todo.popleft()
+            results[i] = await factories[i]()
+
+    tasks = [asyncio.ensure_future(drain()) for _ in range(extra + 1)]
+    try:
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    finally:
+        if limiter is not None:
+            limiter.give(extra)
+    error: BaseException | None = None
+    for task in done:
+        if not task.cancelled() and task.exception() is not None and error is None:
+            error = task.exception()
+    if error is not None:
+        todo.clear()
+        for task in pending:
+            task.cancel()
+    finished = {i: r for i, r in enumerate(results) if r is not _MISSING}
+    return results, error, finished
+
+
+def _with_partial(error: BaseException, finished: dict[str, Any]) -> BaseException:
+    if isinstance(error, ChainRunError) and not error.partial:
+        error.partial = finished
+    return error
+
+
+async def _one(item: Any) -> AsyncIterator[Any]:
+    yield item

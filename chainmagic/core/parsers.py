@@ -1,0 +1,144 @@
+"""Output parsers: a model's message in, plain Python out (text, JSON), streaming as it comes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from chainmagic.core.events import Run
+from chainmagic.core.messages import BaseMessage, message_text
+from chainmagic.core.runnable import Runnable
+
+__all__ = ["JsonOutputParser", "OutputParserError", "StrOutputParser", "parse_partial_json"]
+
+
+class OutputParserError(ValueError):
+    """A model's output that the parser cannot read; shows the start of the text."""
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseMessage):
+        return message_text(value.content)
+    to_string = getattr(value, "to_string", None)
+    if callable(to_string):
+        return str(to_string())
+    return str(value)
+
+
+class StrOutputParser(Runnable):
+    """A message's text content (never its repr); streams chunk by chunk."""
+
+    inline = True
+
+    def _invoke(self, input: Any, run: Run | None) -> str:
+        return _text(input)
+
+    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[str]:
+        for chunk in chunks:
+            yield _text(chunk)
+
+    async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[str]:
+        async for chunk in chunks:
+            yield _text(chunk)
+
+
+class JsonSnapshot(dict):  # type: ignore[type-arg]
+    """A partial JSON object while streaming: each one replaces the last, it does not add to it."""
+
+    replaces = True
+
+
+class JsonSnapshotList(list):  # type: ignore[type-arg]
+    replaces = True
+
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)(?:```|$)", re.DOTALL)
+
+
+def _strip_fence(text: str) -> str:
+    match = _FENCE.search(text)
+    return match.group(1) if match else text
+
+
+def parse_partial_json(text: str) -> Any:
+    """Parse JSON that may be cut off, closing open strings and brackets; ``None`` if not yet JSON."""
+    text = _strip_fence(text).strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    closers: list[str] = []
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            closers.append("}" if ch == "{" else "]")
+        elif ch in "}]" and closers:
+            closers.pop()
+    candidate = text + ('"' if in_string else "")
+    # Drop a dangling separator or half-written key so the rest still parses.
+    for trim in range(len(candidate), 0, -1):
+        attempt = candidate[:trim].rstrip().rstrip(",:")
+        try:
+            return json.loads(attempt + "".join(reversed(closers)))
+        except json.JSONDecodeError:
+            continue
+    return None
+
+
+class JsonOutputParser(Runnable):
+    """JSON from a model's text, tolerating a fenced ```json block; streams partial objects."""
+
+    inline = True
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        text = _strip_fence(_text(input)).strip()
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise OutputParserError(f"the output is not valid JSON ({exc.msg}): {shown!r}") from None
+
+    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
+        text, last = "", None
+        for chunk in chunks:
+            text += _text(chunk)
+            value = parse_partial_json(text)
+            if value is not None and value != last:
+                last = value
+                yield _snapshot(value)
+        if last is None:
+            yield self._invoke(text, run)
+
+    async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
+        text, last = "", None
+        async for chunk in chunks:
+            text += _text(chunk)
+            value = parse_partial_json(text)
+            if value is not None and value != last:
+                last = value
+                yield _snapshot(value)
+        if last is None:
+            yield self._invoke(text, run)
+
+
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, dict):
+        return JsonSnapshot(value)
+    if isinstance(value, list):
+        return JsonSnapshotList(value)
+    return value

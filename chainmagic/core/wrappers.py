@@ -1,0 +1,202 @@
+"""Steps that wrap another: settings (``with_config``), retries and fallbacks.
+
+A wrapper takes its inner step's place in paths (``map_chain › poem › model`` stays the same with
+or without a retry around the model) unless it is given a ``run_name`` of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from chainmagic.core.events import Limiter, Run
+from chainmagic.core.runnable import Runnable, coerce
+from chainmagic.errors import ChainRunError
+
+__all__ = ["RunnableBinding", "RunnableRetry", "RunnableWithFallbacks"]
+
+
+class _Wrapper(Runnable):
+    bound: Runnable
+
+    @property
+    def segment(self) -> str | None:
+        return self.label or self.bound.segment
+
+    def _default_name(self) -> str:
+        return self.bound.name
+
+    def __repr__(self) -> str:
+        return self.label or repr(self.bound)
+
+
+class RunnableBinding(_Wrapper):
+    """A step with settings: ``run_name`` (its label), ``tags``, ``max_concurrency``, listeners."""
+
+    def __init__(self, bound: Runnable, config: Mapping[str, Any]) -> None:
+        if isinstance(bound, RunnableBinding):  # settings on settings: one wrapper, merged
+            config = {**bound.config, **config}
+            bound = bound.bound
+        self.bound = bound
+        self.config = dict(config)
+        self.label = self.config.get("run_name") or None
+        self.inline = bound.inline
+        self.composite = bound.composite  # type: ignore[misc]
+
+    def _run(self, run: Run | None) -> Run | None:
+        config = self.config
+        limit = config.get("max_concurrency")
+        listener = config.get("listener")
+        tags = tuple(config.get("tags") or ())
+        if not (limit or listener or tags):
+            return run
+        if run is None:
+            return Run(listener, Limiter(int(limit)) if limit else None, (), tags)
+        # An enclosing run's bound stays the one global bound.
+        return Run(run.listener or listener, run.limiter, run.path, (*run.tags, *tags))
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        return self.bound._invoke(input, self._run(run))
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        return await self.bound._ainvoke(input, self._run(run))
+
+    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
+        return self.bound._transform(chunks, self._run(run))
+
+    def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
+        return self.bound._atransform(chunks, self._run(run))
+
+
+class RunnableRetry(_Wrapper):
+    """Retries its step on chosen failures, with capped exponential backoff (jitter optional)."""
+
+    def __init__(
+        self,
+        bound: Runnable,
+        *,
+        retry_on: tuple[type[BaseException], ...] = (Exception,),
+        attempts: int = 3,
+        backoff: float = 0.1,
+        factor: float = 2.0,
+        max_backoff: float = 5.0,
+        jitter: float = 0.0,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"stop_after_attempt must be at least 1, got {attempts}")
+        self.bound = bound
+        self.retry_on = retry_on
+        self.attempts = attempts
+        self.backoff = backoff
+        self.factor = factor
+        self.max_backoff = max_backoff
+        self.jitter = jitter
+
+    def wait(self, attempt: int) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        seconds = min(self.backoff * self.factor ** (attempt - 1), self.max_backoff)
+        if self.jitter:
+            seconds *= 1 + random.uniform(-self.jitter, self.jitter)
+        return max(seconds, 0.0)
+
+    def _retryable(self, exc: Exception, attempt: int) -> bool:
+        cause = exc.cause if isinstance(exc, ChainRunError) else exc
+        return attempt < self.attempts and isinstance(cause, self.retry_on)
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return self.bound._invoke(input, run)
+            except Exception as exc:
+                if not self._retryable(exc, attempt):
+                    raise
+            time.sleep(self.wait(attempt))
+            attempt += 1
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        attempt = 1
+        while True:
+            try:
+                return await self.bound._ainvoke(input, run)
+            except Exception as exc:
+                if not self._retryable(exc, attempt):
+                    raise
+            await asyncio.sleep(self.wait(attempt))
+            attempt += 1
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        """Retries only while nothing has been yielded: a half-sent answer is never repeated."""
+        attempt = 1
+        while True:
+            started = False
+            try:
+                for chunk in self.bound._stream(input, run):
+                    started = True
+                    yield chunk
+                return
+            except Exception as exc:
+                if started or not self._retryable(exc, attempt):
+                    raise
+            time.sleep(self.wait(attempt))
+            attempt += 1
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        attempt = 1
+        while True:
+            started = False
+            try:
+                async for chunk in self.bound._astream(input, run):
+                    started = True
+                    yield chunk
+                return
+            except Exception as exc:
+                if started or not self._retryable(exc, attempt):
+                    raise
+            await asyncio.sleep(self.wait(attempt))
+            attempt += 1
+
+
+class RunnableWithFallbacks(_Wrapper):
+    """Its step, or else each fallback in turn; when all fail, the first failure is raised."""
+
+    def __init__(
+        self,
+        bound: Runnable,
+        fallbacks: Sequence[Any],
+        exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,),
+    ) -> None:
+        self.bound = bound
+        self.fallbacks = tuple(coerce(f) for f in fallbacks)
+        self.handles = exceptions_to_handle
+
+    def _handled(self, exc: Exception) -> bool:
+        cause = exc.cause if isinstance(exc, ChainRunError) else exc
+        return isinstance(cause, self.handles)
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        first: Exception | None = None
+        for step in (self.bound, *self.fallbacks):
+            try:
+                return step._invoke(input, run)
+            except Exception as exc:
+                if not self._handled(exc):
+                    raise
+                first = first or exc
+        assert first is not None
+        raise first
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        first: Exception | None = None
+        for step in (self.bound, *self.fallbacks):
+            try:
+                return await step._ainvoke(input, run)
+            except Exception as exc:
+                if not self._handled(exc):
+                    raise
+                first = first or exc
+        assert first is not None
+        raise first

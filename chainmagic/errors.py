@@ -1,0 +1,141 @@
+"""The one exception tree of chainmagic.
+
+Every error chainmagic raises on purpose is a :class:`ChainError`, so a notebook user (and the magics)
+can tell "the chain is wrong" from "something else broke"::
+
+    ChainError
+    ├── ChainSyntaxError      also a SyntaxError: Python prints file <chain>, line and caret
+    ├── ChainNameError        also a NameError; .name and .candidates (did-you-mean)
+    ├── ChainRunError         a step failed at run time; .path, .partial, original as __cause__
+    └── ModelError            a model call failed (status, one-line cause)
+        └── MissingCredentialsError   names the environment variable to set
+
+Messages say what happened, where, and at most one useful hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "PATH_SEP",
+    "ChainError",
+    "ChainNameError",
+    "ChainRunError",
+    "ChainSyntaxError",
+    "MissingCredentialsError",
+    "ModelError",
+]
+
+PATH_SEP = " › "
+
+
+class ChainError(Exception):
+    """Base of every error chainmagic raises on purpose."""
+
+
+class ChainSyntaxError(ChainError, SyntaxError):
+    """A chain cell that does not parse.
+
+    Being a ``SyntaxError`` too, Python's traceback printer shows the line and a caret under the column.
+    ``lineno`` is 1-based, ``offset`` 1-based (Python's convention), ``end_offset`` exclusive.
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        lineno: int | None = None,
+        offset: int | None = None,
+        end_offset: int | None = None,
+        text: str | None = None,
+        filename: str = "<chain>",
+    ) -> None:
+        end_lineno = lineno if end_offset is not None else None
+        SyntaxError.__init__(self, msg, (filename, lineno, offset, text, end_lineno, end_offset))
+
+    def __str__(self) -> str:
+        """One short message with the line and a caret, for the magics' UsageError."""
+        if self.lineno is None or self.text is None:
+            return str(self.msg)
+        line = self.text.rstrip("\n")
+        prefix = f"  line {self.lineno}: "
+        caret = " " * (len(prefix) + max((self.offset or 1) - 1, 0)) + "^"
+        width = (self.end_offset or 0) - (self.offset or 0)
+        if width > 1:
+            caret += "~" * (width - 1)
+        return f"{self.msg}\n{prefix}{line}\n{caret}"
+
+
+class ChainNameError(ChainError, NameError):
+    """A name in a chain cell that is neither in the notebook namespace nor a built-in step."""
+
+    def __init__(
+        self,
+        name: str,
+        candidates: list[str] | tuple[str, ...] = (),
+        *,
+        where: str | None = None,
+    ) -> None:
+        self.name = name
+        self.candidates = list(candidates)
+        self.where = where
+        msg = f"unknown name {name!r}"
+        if self.candidates:
+            quoted = " or ".join(repr(c) for c in self.candidates[:3])
+            msg += f"; did you mean {quoted}?"
+        if where:
+            msg += f"\n{where}"
+        super().__init__(msg)
+
+
+class ChainRunError(ChainError):
+    """A step failed while the chain ran.
+
+    ``path`` names the failing step the way the chain was written (``map_chain › poem › model``); it is
+    built while the error travels out through the chain, so naming costs nothing until something fails.
+    ``partial`` holds the results of sibling branches that finished before the failure (key → output).
+    The original exception is ``__cause__`` (and ``cause``).
+    """
+
+    def __init__(self, cause: BaseException, path: list[str] | None = None) -> None:
+        super().__init__()
+        self.cause = cause
+        self.path: list[str] = list(path or [])
+        self.partial: dict[str, Any] = {}
+        self.__cause__ = cause
+
+    @property
+    def where(self) -> str:
+        return PATH_SEP.join(self.path)
+
+    def __str__(self) -> str:
+        cause = f"{type(self.cause).__name__}: {self.cause}" if str(self.cause) else type(
+            self.cause
+        ).__name__
+        return f"{self.where} failed: {cause}" if self.path else cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.cause, self.path))
+
+
+class ModelError(ChainError):
+    """A model call failed: the status (when there is one) and a one-line cause."""
+
+    def __init__(self, message: str, *, status: int | None = None, provider: str | None = None):
+        self.status = status
+        self.provider = provider
+        super().__init__(message)
+
+
+class MissingCredentialsError(ModelError):
+    """No API key where one is needed; names the variable to set (never shows a key)."""
+
+    def __init__(self, variable: str, provider: str = "openai", hint: str | None = None):
+        self.variable = variable
+        msg = f"no API key for {provider}: set the {variable} environment variable"
+        if hint:
+            msg += f" ({hint})"
+        else:
+            msg += " or pass api_key=..."
+        super().__init__(msg, provider=provider)
