@@ -110,9 +110,11 @@ class ChainRunError(ChainError):
         return PATH_SEP.join(self.path)
 
     def __str__(self) -> str:
-        cause = f"{type(self.cause).__name__}: {self.cause}" if str(self.cause) else type(
-            self.cause
-        ).__name__
+        cause = (
+            f"{type(self.cause).__name__}: {self.cause}"
+            if str(self.cause)
+            else type(self.cause).__name__
+        )
         return f"{self.where} failed: {cause}" if self.path else cause
 
     def __reduce__(self) -> tuple[Any, ...]:

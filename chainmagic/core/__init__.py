@@ -33,6 +33,7 @@ from chainmagic.core.sequence import RunnableSequence
 from chainmagic.core.wrappers import RunnableBinding, RunnableRetry, RunnableWithFallbacks
 
 __all__ = [
+    "FAISS",
     "AIMessage",
     "AIMessageChunk",
     "BaseChatModel",
@@ -42,7 +43,6 @@ __all__ = [
     "ChatPromptValue",
     "Document",
     "Event",
-    "FAISS",
     "FakeChatModel",
     "HashingEmbeddings",
     "HumanMessage",

@@ -17,7 +17,7 @@ class Document:
         page_content: str,
         metadata: dict[str, Any] | None = None,
         *,
-        id: str | None = None,  # noqa: A002 - LCEL's field name
+        id: str | None = None,
     ) -> None:
         self.page_content = page_content
         self.metadata = metadata or {}

@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
 
 __all__ = ["Event", "Limiter", "Listener", "Run"]
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
     """One thing that happened to one step.
 
@@ -29,11 +27,29 @@ class Event:
     ``step`` is the runnable itself, so a listener can read its label, source span or usage.
     """
 
-    kind: str
-    path: tuple[str, ...]
-    t: float
-    data: Any = None
-    step: Any = field(default=None, repr=False, compare=False)
+    __slots__ = ("data", "kind", "path", "step", "t")
+
+    def __init__(
+        self, kind: str, path: tuple[str, ...], t: float, data: Any = None, step: Any = None
+    ) -> None:
+        self.kind = kind
+        self.path = path
+        self.t = t
+        self.data = data
+        self.step = step
+
+    def __repr__(self) -> str:
+        return f"Event({self.kind!r}, {self.path!r}, t={self.t:.6f}, data={self.data!r:.60})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Event) and (self.kind, self.path, self.t, self.data) == (
+            other.kind,
+            other.path,
+            other.t,
+            other.data,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 Listener = Callable[[Event], None]

@@ -30,7 +30,7 @@ class BaseMessage:
         self,
         content: str = "",
         *,
-        id: str | None = None,  # noqa: A002 - LCEL's field name
+        id: str | None = None,
         name: str | None = None,
         additional_kwargs: dict[str, Any] | None = None,
     ) -> None:
@@ -45,9 +45,7 @@ class BaseMessage:
 
     def __eq__(self, other: object) -> bool:
         return (
-            type(other) is type(self)
-            and other.content == self.content  # type: ignore[attr-defined]
-            and other.name == self.name  # type: ignore[attr-defined]
+            type(other) is type(self) and other.content == self.content and other.name == self.name
         )
 
     def __hash__(self) -> int:
@@ -96,7 +94,7 @@ class AIMessage(BaseMessage):
         self,
         content: str = "",
         *,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
         name: str | None = None,
         response_metadata: dict[str, Any] | None = None,
         usage_metadata: dict[str, int] | None = None,

@@ -8,7 +8,6 @@ first failure surfaces at once: async siblings are cancelled, sync ones abandone
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -88,7 +87,7 @@ class RunnableParallel(Runnable):
                 queue.put((i, 1, None))
 
         for i, (key, branch) in enumerate(zip(self._keys, self._branches)):
-            pool.submit(partial(pump, i, key, branch))
+            pool.spawn(partial(pump, i, key, branch))
         finals: dict[int, Any] = {}
         pending = len(self._keys)
         try:
@@ -106,6 +105,8 @@ class RunnableParallel(Runnable):
             stop.set()
 
     async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        import asyncio
+
         queue: asyncio.Queue[tuple[int, int, Any]] = asyncio.Queue()
 
         async def pump(i: int, key: str, branch: Runnable) -> None:
@@ -162,6 +163,8 @@ async def gather(
     With a limiter, only as many tasks as there are free slots (plus this one) drain the work, so a
     single bound holds across nesting levels without deadlock.
     """
+    import asyncio
+
     n = len(factories)
     results: list[Any] = [_MISSING] * n
     if n == 0:

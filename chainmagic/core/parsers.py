@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -46,13 +45,13 @@ class StrOutputParser(Runnable):
             yield _text(chunk)
 
 
-class JsonSnapshot(dict):  # type: ignore[type-arg]
+class JsonSnapshot(dict[str, Any]):
     """A partial JSON object while streaming: each one replaces the last, it does not add to it."""
 
     replaces = True
 
 
-class JsonSnapshotList(list):  # type: ignore[type-arg]
+class JsonSnapshotList(list[Any]):
     replaces = True
 
 
@@ -66,6 +65,8 @@ def _strip_fence(text: str) -> str:
 
 def parse_partial_json(text: str) -> Any:
     """Parse JSON that may be cut off, closing open strings and brackets; ``None`` if not yet JSON."""
+    import json
+
     text = _strip_fence(text).strip()
     if not text:
         return None
@@ -106,12 +107,16 @@ class JsonOutputParser(Runnable):
     inline = True
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
+        import json
+
         text = _strip_fence(_text(input)).strip()
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
-            raise OutputParserError(f"the output is not valid JSON ({exc.msg}): {shown!r}") from None
+            raise OutputParserError(
+                f"the output is not valid JSON ({exc.msg}): {shown!r}"
+            ) from None
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
         text, last = "", None

@@ -116,8 +116,12 @@ class RunnablePick(Runnable):
                 return input[keys]
             return {k: input[k] for k in keys}
         except (KeyError, TypeError, IndexError):
-            missing = keys if isinstance(keys, str) else next(
-                (k for k in keys if not isinstance(input, Mapping) or k not in input), keys[0]
+            missing = (
+                keys
+                if isinstance(keys, str)
+                else next(
+                    (k for k in keys if not isinstance(input, Mapping) or k not in input), keys[0]
+                )
             )
             raise MissingKeyError(missing, input) from None
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from queue import Empty, SimpleQueue
 from time import perf_counter
 from typing import Any
 
 from chainmagic.core.events import Limiter
 
-__all__ = ["FAST", "MAX_WORKERS", "Group", "run_parallel", "submit", "worker_count"]
+__all__ = ["FAST", "MAX_WORKERS", "Group", "run_parallel", "spawn", "worker_count"]
 
 MAX_WORKERS = 256
 IDLE_SECONDS = 60.0
@@ -145,22 +144,11 @@ def run_parallel(
     return group
 
 
-def submit(fn: Callable[[], Any]) -> Future[Any]:
-    """Run one function on the pool; the future bridges to asyncio with ``asyncio.wrap_future``."""
-    future: Future[Any] = Future()
-
-    def task() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn())
-        except BaseException as exc:
-            future.set_exception(exc)
-
-    group = Group((task,), (False,))
+def spawn(fn: Callable[[], None]) -> None:
+    """Run ``fn`` on a pool thread; it reports its own outcome (see :mod:`chainmagic.core.aio`)."""
+    group = Group((fn,), (False,))
     if not _dispatch(group):  # pool full: an extra thread rather than a wait that could deadlock
         threading.Thread(target=group.help, name="chainmagic-overflow", daemon=True).start()
-    return future
 
 
 def worker_count() -> int:

@@ -38,8 +38,10 @@ def parse_template(text: str) -> tuple[tuple[str, str | None], ...]:
     try:
         parsed = list(Formatter().parse(text))
     except ValueError as exc:
-        raise TemplateError(f"bad template: {exc} (write {{{{ and }}}} for literal braces)") from None
-    pieces = []
+        raise TemplateError(
+            f"bad template: {exc} (write {{{{ and }}}} for literal braces)"
+        ) from None
+    pieces: list[tuple[str, str | None]] = []
     for literal, field, spec, conversion in parsed:
         if field is not None:
             name = field.strip()
@@ -260,7 +262,9 @@ class ChatPromptTemplate(_PromptBase):
         return ChatPromptValue(out)
 
 
-def _message_part(item: Any) -> tuple[type[BaseMessage], _Template] | BaseMessage | MessagesPlaceholder:
+def _message_part(
+    item: Any,
+) -> tuple[type[BaseMessage], _Template] | BaseMessage | MessagesPlaceholder:
     if isinstance(item, (BaseMessage, MessagesPlaceholder)):
         return item
     if isinstance(item, str):

@@ -6,7 +6,6 @@ or without a retry around the model) unless it is given a ``run_name`` of its ow
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -35,6 +34,8 @@ class _Wrapper(Runnable):
 
 class RunnableBinding(_Wrapper):
     """A step with settings: ``run_name`` (its label), ``tags``, ``max_concurrency``, listeners."""
+
+    config: dict[str, Any]
 
     def __init__(self, bound: Runnable, config: Mapping[str, Any]) -> None:
         if isinstance(bound, RunnableBinding):  # settings on settings: one wrapper, merged
@@ -125,7 +126,7 @@ class RunnableRetry(_Wrapper):
             except Exception as exc:
                 if not self._retryable(exc, attempt):
                     raise
-            await asyncio.sleep(self.wait(attempt))
+            await _sleep(self.wait(attempt))
             attempt += 1
 
     def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
@@ -156,8 +157,14 @@ class RunnableRetry(_Wrapper):
             except Exception as exc:
                 if started or not self._retryable(exc, attempt):
                     raise
-            await asyncio.sleep(self.wait(attempt))
+            await _sleep(self.wait(attempt))
             attempt += 1
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class RunnableWithFallbacks(_Wrapper):

@@ -35,7 +35,11 @@ def count_tokens(text: str) -> int:
 def usage(messages: Sequence[BaseMessage], answer: str) -> dict[str, int]:
     prompt = sum(count_tokens(m.text) for m in messages)
     completion = count_tokens(answer)
-    return {"input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion}
+    return {
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def to_messages(input: Any) -> list[BaseMessage]:
@@ -65,7 +69,9 @@ def to_messages(input: Any) -> list[BaseMessage]:
             f"a chat model needs a prompt, messages or a string, got a dict ({keys}); "
             "put a prompt before the model"
         )
-    raise TypeError(f"a chat model needs a prompt, messages or a string, got {type(input).__name__}")
+    raise TypeError(
+        f"a chat model needs a prompt, messages or a string, got {type(input).__name__}"
+    )
 
 
 class BaseChatModel(Runnable):

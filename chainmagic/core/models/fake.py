@@ -7,14 +7,12 @@ streamed token (so time to first token is real), token usage, and failures on de
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from chainmagic.core.models.base import BaseChatModel, usage
@@ -148,7 +146,7 @@ class FakeChatModel(BaseChatModel):
         text = self.reply(messages)
         pause = self.delay() + self.token_delay * max(len(_PIECE.findall(text)) - 1, 0)
         if pause:
-            await asyncio.sleep(pause)
+            await _sleep(pause)
         return self._message(messages, text)
 
     def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
@@ -167,13 +165,19 @@ class FakeChatModel(BaseChatModel):
         text = self.reply(messages)
         pause = self.delay()
         if pause:
-            await asyncio.sleep(pause)
+            await _sleep(pause)
         final = self._message(messages, text)
         pieces = _PIECE.findall(text) or [text]
         for i, piece in enumerate(pieces):
             if i and self.token_delay:
-                await asyncio.sleep(self.token_delay)
+                await _sleep(self.token_delay)
             yield _chunk(final, piece, last=i == len(pieces) - 1)
+
+
+async def _sleep(seconds: float) -> None:
+    import asyncio  # imported here: `import chainmagic.core` stays free of asyncio
+
+    await asyncio.sleep(seconds)
 
 
 def _chunk(final: AIMessage, piece: str, *, last: bool) -> AIMessageChunk:

@@ -1,0 +1,40 @@
+"""``python -m bench``: every benchmark row, chainmagic beside langchain-core, with ratios."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from bench.timing import Row, fmt
+
+SECTIONS = ("bench.core_bench", "bench.dsl_bench", "bench.openai_bench", "bench.timing_bench")
+
+
+def main(argv: list[str]) -> int:
+    wanted = [s for s in SECTIONS if not argv or any(a in s for a in argv)]
+    print(f"{'row':<52} {'chainmagic':>11} {'langchain':>11} {'ratio':>8} {'target':>9}  ok")
+    failed = 0
+    for name in wanted:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        for row in module.rows():
+            failed += row.ok is False
+            print(_line(row))
+    return 1 if failed and "--strict" in argv else 0
+
+
+def _line(row: Row) -> str:
+    ratio = f"{row.ratio:.1f}x" if row.ratio else "—"
+    ok = {True: "yes", False: "NO", None: ""}[row.ok]
+    target = f"≤ {fmt(row.target)}" if row.target else "—"
+    return (
+        f"{row.label:<52} {fmt(row.ours):>11} {fmt(row.reference):>11} {ratio:>8} {target:>9}  {ok}"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
