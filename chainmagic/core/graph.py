@@ -211,7 +211,7 @@ def _map_block(node: Node) -> tuple[list[str], int]:
 
 def _rule(width: int, anchors: list[int], center: int, corners: str) -> str:
     """A horizontal rule joining the branches; ``corners`` is left, middle, right, at, cross."""
-    left, mid, right, at, cross = corners
+    left, mid, right, at, cross = tuple(corners)
     chars = [" "] * max(width, center + 1)
     for x in range(anchors[0], anchors[-1] + 1):
         chars[x] = "─"

@@ -1,0 +1,247 @@
+"""Running a chain for display: on a private event loop, observed, interruptible.
+
+Inside ipykernel an event loop already runs in the main thread, so a chain cannot be run there with
+``asyncio.run``. Runs go to one private loop in a daemon thread instead; the calling thread waits
+(interruptibly) while the recorder fills the live :class:`ChainResult` and widgets redraw from it.
+A kernel interrupt cancels the run's tasks on that loop: async branches stop at once, blocking
+ones on pool threads are abandoned, and the kernel is free again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any, TypeVar
+
+from chainmagic.core.calls import add
+from chainmagic.errors import ChainRunError
+from chainmagic.run.recorder import Recorder, finalize_output
+from chainmagic.run.result import ChainResult
+
+__all__ = ["BatchResult", "execute", "execute_batch", "run_on_loop"]
+
+T = TypeVar("T")
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+_NOTHING: Any = object()
+CANCEL_GRACE = 1.0  # seconds a cancelled run gets to unwind before the interrupt goes on
+
+
+def _private_loop() -> asyncio.AbstractEventLoop:
+    global _loop
+    with _loop_lock:
+        if _loop is None or _loop.is_closed():
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name="chainmagic-loop", daemon=True)
+            thread.start()
+            _loop = loop
+        return _loop
+
+
+def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] | None = None) -> T:
+    """Run ``coro`` on the private loop and wait for it; Ctrl-C cancels it there and re-raises."""
+    future: Future[T] = asyncio.run_coroutine_threadsafe(coro, _private_loop())
+    try:
+        while True:
+            try:
+                return future.result(timeout=0.1)
+            except FutureTimeout:
+                continue
+    except KeyboardInterrupt:
+        future.cancel()
+        deadline = perf_counter() + CANCEL_GRACE
+        while not future.done() and perf_counter() < deadline:
+            threading.Event().wait(0.01)
+        if on_interrupt is not None:
+            on_interrupt()
+        raise
+
+
+def execute(
+    chain: Any,
+    input: Any,
+    *,
+    name: str | None = None,
+    stream: bool = True,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    dsl: str | None = None,
+    on_change: Callable[[ChainResult, str, str | None], None] | None = None,
+) -> ChainResult:
+    """Run ``chain`` once on ``input`` and return its :class:`ChainResult` (errors recorded, not raised).
+
+    ``on_change(result, kind, key)`` is called from whichever thread made progress; ``kind`` is
+    ``"branch"``, ``"step"``, ``"root"`` or ``"done"``.
+    """
+    result = ChainResult(name=name, input=input, dsl=dsl)
+
+    def changed(kind: str, key: str | None) -> None:
+        if on_change is not None:
+            on_change(result, kind, key)
+
+    recorder = Recorder(result, chain, changed)
+    config: dict[str, Any] = {"listener": recorder}
+    if name:
+        config["run_name"] = name
+    if max_concurrency:
+        config["max_concurrency"] = max_concurrency
+    start = perf_counter()
+    recorder.t0 = start
+
+    def interrupted() -> None:
+        result.status = "cancelled"
+        result.total = perf_counter() - start
+        _settle(result)
+        changed("done", None)
+
+    coro = _arun(chain, input, config, stream=stream, timeout=timeout, name=name)
+    try:
+        result.output = run_on_loop(coro, interrupted)
+        result.status = "ok"
+    except ChainRunError as err:
+        result.status, result.error = "error", err
+    result.total = perf_counter() - start
+    if result.ttft is None and result.status == "ok":
+        result.ttft = result.total
+    _settle(result)
+    changed("done", None)
+    return result
+
+
+def _settle(result: ChainResult) -> None:
+    """After a failure or an interrupt, what was still going was cancelled: say so."""
+    for branch in result.branches.values():
+        if branch.status in ("pending", "running"):
+            branch.status = "cancelled"
+    for step in result.steps:
+        if step.status == "running":
+            step.status = "cancelled"
+
+
+async def _arun(
+    chain: Any,
+    input: Any,
+    config: dict[str, Any],
+    *,
+    stream: bool,
+    timeout: float | None,
+    name: str | None,
+) -> Any:
+    async def go() -> Any:
+        if not stream:
+            return await chain.ainvoke(input, config)
+        final: Any = _NOTHING
+        async for chunk in chain.astream(input, config):
+            final = chunk if final is _NOTHING else add(final, chunk)
+        return finalize_output(None if final is _NOTHING else final)
+
+    try:
+        return await asyncio.wait_for(go(), timeout)
+    except asyncio.TimeoutError:
+        err = TimeoutError(f"no result after {timeout:g} s (--timeout)")
+        raise ChainRunError(err, [name] if name else None) from err
+    except ChainRunError:
+        raise
+    except Exception as exc:  # a step outside the core's naming (should not happen): still named
+        raise ChainRunError(exc, [name] if name else None) from exc
+
+
+@dataclass
+class BatchResult:
+    """Results of running one chain on many inputs, in input order."""
+
+    name: str | None = None
+    results: list[ChainResult] = field(default_factory=list)
+    total: float | None = None
+    size: int = 0
+
+    @property
+    def done(self) -> int:
+        return sum(r.status != "running" for r in self.results)
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [r.output for r in self.results]
+
+    @property
+    def errors(self) -> int:
+        return sum(r.status == "error" for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "total": self.total,
+            "size": self.size,
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    def __repr__(self) -> str:
+        from chainmagic.display.text import batch_text
+
+        return batch_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        from chainmagic.display.html import batch_html
+
+        return batch_html(self)
+
+
+def execute_batch(
+    chain: Any,
+    inputs: Sequence[Any],
+    *,
+    name: str | None = None,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+    on_change: Callable[[BatchResult, int], None] | None = None,
+) -> BatchResult:
+    """Run ``chain`` on every input concurrently (at most ``max_concurrency`` at once)."""
+    batch = BatchResult(name=name, size=len(inputs))
+    batch.results = [ChainResult(name=name, input=x) for x in inputs]
+    start = perf_counter()
+
+    async def one(i: int, sem: asyncio.Semaphore | None) -> None:
+        result = batch.results[i]
+        recorder = Recorder(result, chain, None)
+        config: dict[str, Any] = {"listener": recorder}
+        if name:
+            config["run_name"] = name
+        t0 = perf_counter()
+        recorder.t0 = t0
+        try:
+            if sem is not None:
+                async with sem:
+                    result.output = await _arun(
+                        chain, result.input, config, stream=False, timeout=timeout, name=name
+                    )
+            else:
+                result.output = await _arun(
+                    chain, result.input, config, stream=False, timeout=timeout, name=name
+                )
+            result.status = "ok"
+        except ChainRunError as err:
+            result.status, result.error = "error", err
+        result.total = perf_counter() - t0
+        if on_change is not None:
+            on_change(batch, i)
+
+    async def all_of() -> None:
+        sem = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        await asyncio.gather(*(one(i, sem) for i in range(len(inputs))))
+
+    def interrupted() -> None:
+        for r in batch.results:
+            if r.status == "running":
+                r.status = "cancelled"
+
+    run_on_loop(all_of(), interrupted)
+    batch.total = perf_counter() - start
+    return batch

@@ -1,0 +1,166 @@
+"""ChainResult: what one run of a chain produced, as plain data.
+
+Like IPython's ``TimeitResult`` it is a plain object with times in seconds (floats); rendering it is
+:mod:`chainmagic.display`'s job. While a run is live the same object is filled in place, so a widget
+can redraw from it at any moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chainmagic.errors import PATH_SEP
+
+__all__ = ["BranchResult", "ChainResult", "StepRecord", "to_plain"]
+
+
+@dataclass
+class StepRecord:
+    """One step's life in a run; times are seconds since the run started."""
+
+    path: tuple[str, ...]
+    start: float
+    end: float | None = None
+    first_chunk: float | None = None
+    status: str = "running"  # running | ok | error
+    usage: dict[str, int] | None = None
+    error: BaseException | None = None
+
+    @property
+    def label(self) -> str:
+        return self.path[-1] if self.path else "chain"
+
+    @property
+    def where(self) -> str:
+        return PATH_SEP.join(self.path)
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": list(self.path),
+            "start": self.start,
+            "end": self.end,
+            "latency": self.latency,
+            "first_chunk": self.first_chunk,
+            "status": self.status,
+            "usage": self.usage,
+            "error": None if self.error is None else str(self.error),
+        }
+
+
+@dataclass
+class BranchResult:
+    """One branch of the chain's parallel map: its streamed text, output, latency and status."""
+
+    key: str
+    status: str = "pending"  # pending | running | ok | error
+    text: str = ""
+    output: Any = None
+    start: float | None = None
+    end: float | None = None
+    first_chunk: float | None = None
+    error: BaseException | None = None
+
+    @property
+    def latency(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return self.end - self.start
+
+    @property
+    def ttft(self) -> float | None:
+        if self.start is None or self.first_chunk is None:
+            return None
+        return self.first_chunk - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "status": self.status,
+            "output": to_plain(self.output),
+            "latency": self.latency,
+            "ttft": self.ttft,
+            "error": None if self.error is None else str(self.error),
+        }
+
+
+@dataclass
+class ChainResult:
+    """The outcome of running a chain once: output, per-branch results, per-step timings."""
+
+    name: str | None = None
+    input: Any = None
+    output: Any = None
+    status: str = "running"  # running | ok | error | cancelled
+    error: BaseException | None = None
+    branches: dict[str, BranchResult] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+    total: float | None = None
+    ttft: float | None = None
+    text: str = ""  # the streamed text of the chain's own output, while it arrives
+    dsl: str | None = None
+
+    @property
+    def usage(self) -> dict[str, int]:
+        """Tokens used by every model call of the run, summed."""
+        out: dict[str, int] = {}
+        for step in self.steps:
+            for key, value in (step.usage or {}).items():
+                out[key] = out.get(key, 0) + value
+        return out
+
+    @property
+    def elapsed(self) -> float | None:
+        return self.total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "input": to_plain(self.input),
+            "output": to_plain(self.output),
+            "status": self.status,
+            "error": None if self.error is None else str(self.error),
+            "branches": {k: b.to_dict() for k, b in self.branches.items()},
+            "steps": [s.to_dict() for s in self.steps],
+            "total": self.total,
+            "ttft": self.ttft,
+            "usage": self.usage,
+            "dsl": self.dsl,
+        }
+
+    def __repr__(self) -> str:
+        from chainmagic.display.text import result_text
+
+        return result_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        from chainmagic.display.html import result_html
+
+        return result_html(self)
+
+
+def to_plain(value: Any) -> Any:
+    """A JSON-friendly copy: messages become their content, documents their dict."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        try:
+            return to_plain(to_dict())
+        except Exception:
+            return repr(value)
+    text = getattr(value, "text", None)
+    if isinstance(text, str):
+        return text
+    return repr(value)
