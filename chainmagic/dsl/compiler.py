@@ -1,0 +1,351 @@
+"""Syntax nodes → core runnables, resolving names the way DSL.md says.
+
+Names resolve against the cell's own assignments so far, then the notebook namespace, then the
+built-ins (``passthrough``, ``str``, ``json``, ``model``, ``assign``, ``system``, ``human``, ``ai``),
+so a user's ``model`` or ``prompt`` wins. Nothing is ``eval``'d: a cell can only reference objects and
+call callables the user wrote. Every compiled step carries a ``label`` (a key, a name, or a short
+form of a template) and the ``span`` it came from, so results, graphs and errors name steps the way
+the cell wrote them. Namespace objects are wrapped to carry their name, never relabelled in place.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chainmagic.core.graph import short_label
+from chainmagic.core.models.registry import init_chat_model
+from chainmagic.core.parallel import RunnableParallel
+from chainmagic.core.parsers import JsonOutputParser, StrOutputParser
+from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
+from chainmagic.core.prompts import ChatPromptTemplate, TemplateError
+from chainmagic.core.runnable import Runnable, coerce
+from chainmagic.core.sequence import RunnableSequence
+from chainmagic.core.wrappers import RunnableBinding
+from chainmagic.dsl import defaults
+from chainmagic.dsl.nodes import (
+    Arg,
+    Assign,
+    Call,
+    Literal,
+    Map,
+    Messages,
+    Name,
+    Pick,
+    Pipe,
+    Program,
+    Span,
+    Step,
+    Template,
+)
+from chainmagic.dsl.parser import parse
+from chainmagic.errors import ChainError, ChainNameError, ChainSyntaxError
+
+__all__ = ["BUILTINS", "CompiledCell", "chain", "compile", "input_variables"]
+
+BUILTINS = ("passthrough", "str", "json", "model", "assign", "system", "human", "ai")
+_ROLES = {"system": "system", "human": "human", "ai": "ai"}
+
+
+@dataclass
+class CompiledCell:
+    """A compiled cell: its chain, and what each ``NAME = ...`` statement bound (not yet bound)."""
+
+    chain: Runnable | None
+    bindings: dict[str, Runnable] = field(default_factory=dict)
+    program: Program | None = None
+    chain_name: str | None = None  # the assignment that is the cell's chain, if it is one
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        return input_variables(self.chain) if self.chain is not None else ()
+
+
+def compile(
+    program: Program | str, namespace: Mapping[str, Any] | None = None
+) -> CompiledCell:
+    """Compile a cell (text or parsed) against ``namespace`` without touching it."""
+    if isinstance(program, str):
+        program = parse(program)
+    return _Compiler(program, namespace or {}).cell()
+
+
+def chain(text: str, namespace: Mapping[str, Any] | None = None) -> Runnable:
+    """The one chain a piece of chain-language text describes."""
+    cell = compile(text, namespace)
+    if cell.chain is None:
+        raise ChainSyntaxError("the cell holds no chain")
+    return cell.chain
+
+
+def input_variables(step: Any) -> tuple[str, ...]:
+    """The input keys a chain reads, where knowable (a prompt's variables, picks, branch needs)."""
+    seen: dict[str, None] = {}
+    _collect_inputs(step, seen)
+    return tuple(seen)
+
+
+def _collect_inputs(step: Any, seen: dict[str, None]) -> None:
+    from chainmagic.core.wrappers import _Wrapper
+
+    while isinstance(step, _Wrapper):
+        step = step.bound
+    if isinstance(step, RunnableSequence):
+        _collect_inputs(step.steps[0], seen)
+    elif isinstance(step, RunnableParallel):
+        for branch in step.steps.values():
+            _collect_inputs(branch, seen)
+    elif isinstance(step, RunnableAssign):
+        _collect_inputs(step.mapper, seen)
+    elif isinstance(step, RunnablePick):
+        for key in [step.keys] if isinstance(step.keys, str) else step.keys:
+            seen.setdefault(key)
+    elif isinstance(step, ChatPromptTemplate):
+        for name in step.input_variables:
+            seen.setdefault(name)
+
+
+class _Compiler:
+    def __init__(self, program: Program, namespace: Mapping[str, Any]) -> None:
+        self.program = program
+        self.namespace = namespace
+        self.lines = program.source.splitlines()
+        self.local: dict[str, Runnable] = {}
+        self._model: Runnable | None = None
+
+    def cell(self) -> CompiledCell:
+        out = CompiledCell(None, program=self.program)
+        chain_statement = self.program.chain_statement
+        for statement in self.program.statements:
+            runnable = self.step(statement.value)
+            if isinstance(statement, Assign):
+                runnable.span = runnable.span or statement.span
+                self.local[statement.name] = runnable
+                out.bindings[statement.name] = runnable
+                if statement is chain_statement:
+                    out.chain_name = statement.name
+            if statement is chain_statement:
+                out.chain = runnable
+        return out
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def step(self, node: Step) -> Runnable:
+        if isinstance(node, Pipe):
+            return self.pipe(node)
+        if isinstance(node, Map):
+            branches = {entry.key: self.step(entry.value) for entry in node.entries}
+            return _at(RunnableParallel(branches), node.span)
+        if isinstance(node, Template):
+            return self.template(node.text, node.span)
+        if isinstance(node, Pick):
+            return _at(RunnablePick(node.key), node.span, f"@{node.key}")
+        if isinstance(node, Name):
+            return self.name(node)
+        if isinstance(node, Call):
+            return self.call(node)
+        if isinstance(node, Messages):
+            return self.messages(node)
+        raise self.error(f"cannot compile {type(node).__name__}", node.span)
+
+    def pipe(self, node: Pipe) -> Runnable:
+        steps: list[Runnable] = []
+        keys: tuple[str, ...] | None = None
+        for child in node.steps:
+            runnable = self.step(child)
+            if keys is not None and isinstance(runnable, ChatPromptTemplate):
+                missing = [v for v in runnable.input_variables if v not in keys]
+                if missing:
+                    have = ", ".join(keys) or "nothing"
+                    raise self.error(
+                        f"the prompt uses {{{missing[0]}}}, but its input only has {have}",
+                        child.span,
+                    )
+            keys = tuple(runnable.steps) if isinstance(runnable, RunnableParallel) else None
+            steps.append(runnable)
+        return _at(RunnableSequence(*steps), node.span)
+
+    def template(self, text: str, span: Span) -> Runnable:
+        try:
+            prompt = ChatPromptTemplate.from_template(text)
+        except TemplateError as exc:
+            raise self.error(str(exc), span) from None
+        return _at(prompt, span, short_label(prompt, 24))
+
+    def name(self, node: Name) -> Runnable:
+        head = node.parts[0]
+        if head in self.local:
+            value: Any = self.local[head]
+        elif head in self.namespace:
+            value = self.namespace[head]
+        elif len(node.parts) == 1 and head in ("passthrough", "str", "json", "model"):
+            return self.builtin(head, node.span)
+        else:
+            raise self.unknown(head, node.span)
+        for part in node.parts[1:]:
+            try:
+                value = getattr(value, part)
+            except AttributeError:
+                raise self.error(f"{head!r} has no attribute {part!r}", node.span) from None
+        return self.reference(value, node.dotted, node.span)
+
+    def builtin(self, name: str, span: Span) -> Runnable:
+        if name == "passthrough":
+            return _at(RunnablePassthrough(), span, "passthrough")
+        if name == "str":
+            return _at(StrOutputParser(), span, "str")
+        if name == "json":
+            return _at(JsonOutputParser(), span, "json")
+        if self._model is None:
+            default = defaults.model
+            self._model = (
+                default if isinstance(default, Runnable) else self.model(default, {}, span)
+            )
+        return _at(RunnableBinding(self._model, {"run_name": "model"}), span)
+
+    def model(self, spec: Any, kwargs: dict[str, Any], span: Span) -> Runnable:
+        if not isinstance(spec, str):
+            raise self.error("model(...) takes a spec string like 'openai:gpt-4o-mini'", span)
+        try:
+            runnable = init_chat_model(spec, **kwargs)
+        except ChainError as exc:
+            raise self.error(str(exc), span) from None
+        except TypeError as exc:
+            raise self.error(f"model({spec!r}): {exc}", span) from None
+        runnable.dsl_spec = (spec, dict(kwargs))  # type: ignore[attr-defined]
+        return runnable
+
+    def reference(self, value: Any, label: str, span: Span) -> Runnable:
+        """A namespace object as a step, wrapped so it carries its name (never relabelled in place)."""
+        try:
+            runnable = coerce(value)
+        except (TypeError, TemplateError) as exc:
+            raise self.error(f"{label!r} cannot be a step: {exc}", span) from None
+        bound = RunnableBinding(runnable, {"run_name": label})
+        bound.dsl_ref = label  # type: ignore[attr-defined]
+        return _at(bound, span)
+
+    def call(self, node: Call) -> Runnable:
+        head = node.func.parts[0]
+        user = head in self.local or head in self.namespace
+        if not user and len(node.func.parts) == 1:
+            if head == "model":
+                args = [self.literal(a, "model") for a in node.args]
+                kwargs = {k.name: self.literal(k.value, "model") for k in node.kwargs}
+                if len(args) != 1:
+                    raise self.error(
+                        "model(...) takes one spec, e.g. model('fake:echo')", node.span
+                    )
+                runnable = self.model(args[0], kwargs, node.span)
+                return _at(RunnableBinding(runnable, {"run_name": "model"}), node.span)
+            if head == "assign":
+                if node.args:
+                    raise self.error("assign(...) takes only key=pipeline arguments", node.span)
+                steps = {k.name: self.argument_step(k.value) for k in node.kwargs}
+                return _at(RunnableAssign(steps), node.span, "assign")
+            if head in _ROLES:
+                return self.messages(Messages((node,), node.span))
+            if head in ("passthrough", "str", "json"):
+                raise self.error(
+                    f"{head!r} is a step, not a function: write {head} without ()", node.span
+                )
+            raise self.unknown(head, node.func.span)
+        target = self.name_value(node.func)
+        if not callable(target):
+            raise self.error(f"{node.func.dotted!r} is not callable", node.span)
+        args = [self.argument(a) for a in node.args]
+        kwargs = {k.name: self.argument(k.value) for k in node.kwargs}
+        try:
+            value = target(*args, **kwargs)
+        except Exception as exc:
+            raise self.error(
+                f"calling {node.func.dotted}(...) failed: {type(exc).__name__}: {exc}", node.span
+            ) from exc
+        return self.reference(value, node.func.dotted, node.span)
+
+    def messages(self, node: Messages) -> Runnable:
+        parts: list[tuple[str, str]] = []
+        for item in node.items:
+            if isinstance(item, Template):
+                parts.append(("human", item.text))
+            elif (
+                isinstance(item, Call)
+                and len(item.func.parts) == 1
+                and item.func.parts[0] in _ROLES
+                and len(item.args) == 1
+                and not item.kwargs
+                and isinstance(item.args[0], (Literal, Template))
+            ):
+                arg = item.args[0]
+                text = arg.text if isinstance(arg, Template) else arg.value
+                if not isinstance(text, str):
+                    raise self.error("a message takes one string", item.span)
+                parts.append((_ROLES[item.func.parts[0]], text))
+            else:
+                raise self.error(
+                    'a message list holds system("..."), human("..."), ai("...") or strings',
+                    item.span,
+                )
+        try:
+            prompt = ChatPromptTemplate.from_messages(parts)
+        except TemplateError as exc:
+            raise self.error(str(exc), node.span) from None
+        return _at(prompt, node.span, "prompt")
+
+    # -- arguments -------------------------------------------------------------------------------
+
+    def argument(self, node: Arg) -> Any:
+        if isinstance(node, Literal):
+            return node.value
+        return self.argument_step(node)
+
+    def argument_step(self, node: Arg) -> Runnable:
+        if isinstance(node, Literal):
+            if isinstance(node.value, str):
+                return self.template(node.value, node.span)
+            raise self.error(f"{node.value!r} cannot be a step", node.span)
+        return self.step(node)
+
+    def literal(self, node: Arg, where: str) -> Any:
+        if isinstance(node, Literal):
+            return node.value
+        if isinstance(node, Template):
+            return node.text
+        raise self.error(
+            f"{where}(...) takes plain values (strings, numbers, True/False/None)", node.span
+        )
+
+    def name_value(self, node: Name) -> Any:
+        head = node.parts[0]
+        value = self.local[head] if head in self.local else self.namespace[head]
+        for part in node.parts[1:]:
+            try:
+                value = getattr(value, part)
+            except AttributeError:
+                raise self.error(f"{head!r} has no attribute {part!r}", node.span) from None
+        return value
+
+    # -- errors ----------------------------------------------------------------------------------
+
+    def error(self, message: str, span: Span) -> ChainSyntaxError:
+        line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else None
+        end = span.end_col if span.end_line == span.line else len(line or "")
+        return ChainSyntaxError(
+            message, lineno=span.line, offset=span.col + 1, end_offset=end + 1, text=line
+        )
+
+    def unknown(self, name: str, span: Span) -> ChainNameError:
+        known = [k for k in self.namespace if isinstance(k, str) and not k.startswith("_")]
+        pool = [*self.local, *known, *BUILTINS]
+        candidates = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+        where = str(self.error("", span)).lstrip("\n")
+        return ChainNameError(name, candidates, where=where)
+
+
+def _at(runnable: Runnable, span: Span, label: str | None = None) -> Runnable:
+    runnable.span = span
+    if label is not None:
+        runnable.label = label
+    return runnable
