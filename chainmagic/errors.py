@@ -120,6 +120,13 @@ class ChainRunError(ChainError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.cause, self.path))
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of a traceback: the failing step and the cause, in one line.
+
+        The cell still fails; the full chain of exceptions stays on ``__cause__`` for debugging.
+        """
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ModelError(ChainError):
     """A model call failed: the status (when there is one) and a one-line cause."""

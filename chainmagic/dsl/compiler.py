@@ -64,12 +64,19 @@ class CompiledCell:
 
 
 def compile(
-    program: Program | str, namespace: Mapping[str, Any] | None = None
+    program: Program | str,
+    namespace: Mapping[str, Any] | None = None,
+    *,
+    default_model: Any = None,
 ) -> CompiledCell:
-    """Compile a cell (text or parsed) against ``namespace`` without touching it."""
+    """Compile a cell (text or parsed) against ``namespace`` without touching it.
+
+    ``default_model`` (a spec or a chat model) is what a bare ``model`` means when the namespace has
+    none; it defaults to :data:`chainmagic.dsl.defaults.model`.
+    """
     if isinstance(program, str):
         program = parse(program)
-    return _Compiler(program, namespace or {}).cell()
+    return _Compiler(program, namespace or {}, default_model).cell()
 
 
 def chain(text: str, namespace: Mapping[str, Any] | None = None) -> Runnable:
@@ -108,7 +115,8 @@ def _collect_inputs(step: Any, seen: dict[str, None]) -> None:
 
 
 class _Compiler:
-    def __init__(self, program: Program, namespace: Mapping[str, Any]) -> None:
+    def __init__(self, program: Program, namespace: Mapping[str, Any], default_model: Any) -> None:
+        self.default_model = defaults.model if default_model is None else default_model
         self.program = program
         self.namespace = namespace
         self.lines = program.source.splitlines()
@@ -199,7 +207,7 @@ class _Compiler:
         if name == "json":
             return _at(JsonOutputParser(), span, "json")
         if self._model is None:
-            default = defaults.model
+            default = self.default_model
             self._model = (
                 default if isinstance(default, Runnable) else self.model(default, {}, span)
             )

@@ -1,7 +1,7 @@
 """Every syntax-error message of the chain language, in one place.
 
-One mistake, one message: what happened and, where it helps, one hint. They are ``str.format``
-templates; the lexer and the parser fill them in and attach line, column and caret
+One mistake, one message: what happened and, where it helps, one hint. Those with ``{fields}`` are
+``str.format`` templates; the lexer and the parser fill them in and attach line, column and caret
 (:class:`chainmagic.errors.ChainSyntaxError`). ``tests/dsl/test_errors.py`` holds a golden example
 of each, and checks that none is left without one.
 """
@@ -27,7 +27,7 @@ SECOND_CHAIN = "a second unnamed chain; a cell has one (name the others: NAME = 
 ASSIGN_TARGET = "the left side of '=' must be a plain name"
 ASSIGN_KEYWORD = "cannot assign to the Python keyword {name!r}"
 CHAINED_ASSIGN = "only one '=' per statement"
-STRAY_COLON = "unexpected ':'; a key goes at the start of a line or inside {{...}}"
+STRAY_COLON = "unexpected ':'; a key goes at the start of a line or inside {...}"
 
 # -- steps ---------------------------------------------------------------------------------------
 EXPECTED_STEP = "expected a step after {op!r}"
