@@ -73,23 +73,29 @@ def stream_call(
     """``step``'s transform of ``chunks``, with errors named and (when observed) events.
 
     The start event fires when the first input chunk arrives, not when the consumer first pulls, so a
-    timeline shows a step starting after its upstream produced something.
+    timeline shows a step starting after its upstream produced something. A failure that comes out of
+    ``chunks`` belongs to the upstream step, already named there: it passes through untouched.
     """
+    upstream: list[BaseException] = []
     if run is None or segment is None or run.listener is None:
         child = run if run is None or segment is None else run.child(segment)
         try:
-            yield from step._transform(chunks, child)
+            yield from step._transform(_watch(chunks, upstream), child)
         except Exception as exc:
+            if upstream and exc is upstream[0]:
+                raise
             raise name_error(exc, segment) from _cause(exc)
         return
     child = run.child(segment)
     final: Any = _NOTHING
     try:
-        for chunk in step._transform(_announce(chunks, child, step), child):
+        for chunk in step._transform(_announce(chunks, child, step, upstream), child):
             child.emit("chunk", chunk, step)
             final = chunk if final is _NOTHING else add(final, chunk)
             yield chunk
     except Exception as exc:
+        if upstream and exc is upstream[0]:
+            raise
         err = name_error(exc, segment)
         child.emit("error", err, step)
         raise err from _cause(exc)
@@ -99,22 +105,27 @@ def stream_call(
 async def astream_call(
     step: Runnable, chunks: AsyncIterator[Any], run: Run | None, segment: str | None
 ) -> AsyncIterator[Any]:
+    upstream: list[BaseException] = []
     if run is None or segment is None or run.listener is None:
         child = run if run is None or segment is None else run.child(segment)
         try:
-            async for chunk in step._atransform(chunks, child):
+            async for chunk in step._atransform(_awatch(chunks, upstream), child):
                 yield chunk
         except Exception as exc:
+            if upstream and exc is upstream[0]:
+                raise
             raise name_error(exc, segment) from _cause(exc)
         return
     child = run.child(segment)
     final: Any = _NOTHING
     try:
-        async for chunk in step._atransform(_aannounce(chunks, child, step), child):
+        async for chunk in step._atransform(_aannounce(chunks, child, step, upstream), child):
             child.emit("chunk", chunk, step)
             final = chunk if final is _NOTHING else add(final, chunk)
             yield chunk
     except Exception as exc:
+        if upstream and exc is upstream[0]:
+            raise
         err = name_error(exc, segment)
         child.emit("error", err, step)
         raise err from _cause(exc)
@@ -142,24 +153,57 @@ def add(a: Any, b: Any) -> Any:
         return b
 
 
-def _announce(chunks: Iterator[Any], run: Run, step: Runnable) -> Iterator[Any]:
+def _watch(chunks: Iterator[Any], upstream: list[BaseException]) -> Iterator[Any]:
+    try:
+        yield from chunks
+    except Exception as exc:
+        upstream.append(exc)
+        raise
+
+
+async def _awatch(chunks: AsyncIterator[Any], upstream: list[BaseException]) -> AsyncIterator[Any]:
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except Exception as exc:
+        upstream.append(exc)
+        raise
+
+
+def _announce(
+    chunks: Iterator[Any], run: Run, step: Runnable, upstream: list[BaseException]
+) -> Iterator[Any]:
     first = True
-    for chunk in chunks:
-        if first:
-            run.emit("start", chunk, step)
-            first = False
-        yield chunk
+    try:
+        for chunk in chunks:
+            if first:
+                run.emit("start", chunk, step)
+                first = False
+            yield chunk
+    except Exception as exc:
+        upstream.append(exc)
+        if not first:  # this step had started: its span ends with the upstream's failure
+            run.emit("error", exc, step)
+        raise
     if first:
         run.emit("start", None, step)
 
 
-async def _aannounce(chunks: AsyncIterator[Any], run: Run, step: Runnable) -> AsyncIterator[Any]:
+async def _aannounce(
+    chunks: AsyncIterator[Any], run: Run, step: Runnable, upstream: list[BaseException]
+) -> AsyncIterator[Any]:
     first = True
-    async for chunk in chunks:
-        if first:
-            run.emit("start", chunk, step)
-            first = False
-        yield chunk
+    try:
+        async for chunk in chunks:
+            if first:
+                run.emit("start", chunk, step)
+                first = False
+            yield chunk
+    except Exception as exc:
+        upstream.append(exc)
+        if not first:  # this step had started: its span ends with the upstream's failure
+            run.emit("error", exc, step)
+        raise
     if first:
         run.emit("start", None, step)
 

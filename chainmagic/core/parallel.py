@@ -71,35 +71,52 @@ class RunnableParallel(Runnable):
         return dict(zip(keys, results))
 
     def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
-        """Each branch streams on a pool thread into one queue; chunks leave in arrival order."""
+        """Branches stream on pool threads into one queue; chunks leave in arrival order.
+
+        Under ``max_concurrency`` only as many pumps as there are free slots, plus the one the caller
+        lends while it waits here, drain the branches, one after another.
+        """
+        keys, branches = self._keys, self._branches
         queue: SimpleQueue[tuple[int, int, Any]] = SimpleQueue()
         stop = threading.Event()
+        todo = deque(range(len(keys)))
+        limiter = run.limiter if run else None
+        slots = limiter.take(max(len(keys) - 1, 0)) if limiter is not None else 0
 
-        def pump(i: int, key: str, branch: Runnable) -> None:
+        def pump(slot: bool) -> None:
             try:
-                for chunk in stream_call(branch, iter((input,)), run, key):
-                    if stop.is_set():
+                while not stop.is_set():
+                    try:
+                        i = todo.popleft()
+                    except IndexError:
                         return
-                    queue.put((i, 0, chunk))
-            except BaseException as exc:
-                queue.put((i, 2, exc))
-            else:
-                queue.put((i, 1, None))
+                    try:
+                        for chunk in stream_call(branches[i], iter((input,)), run, keys[i]):
+                            if stop.is_set():
+                                return
+                            queue.put((i, 0, chunk))
+                    except BaseException as exc:
+                        queue.put((i, 2, exc))
+                        return
+                    queue.put((i, 1, None))
+            finally:
+                if slot:
+                    limiter.give()  # type: ignore[union-attr]
 
-        for i, (key, branch) in enumerate(zip(self._keys, self._branches)):
-            pool.spawn(partial(pump, i, key, branch))
+        for p in range(len(keys) if limiter is None else slots + 1):
+            pool.spawn(partial(pump, 0 < p <= slots))
         finals: dict[int, Any] = {}
-        pending = len(self._keys)
+        pending = len(keys)
         try:
             while pending:
                 i, kind, item = queue.get()
                 if kind == 0:
                     finals[i] = item if i not in finals else add(finals[i], item)
-                    yield {self._keys[i]: item}
+                    yield {keys[i]: item}
                 elif kind == 1:
                     pending -= 1
                 else:
-                    done = {self._keys[j]: v for j, v in finals.items() if j != i}
+                    done = {keys[j]: v for j, v in finals.items() if j != i}
                     raise _with_partial(item, done)
         finally:
             stop.set()
@@ -107,37 +124,48 @@ class RunnableParallel(Runnable):
     async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
         import asyncio
 
+        keys, branches = self._keys, self._branches
         queue: asyncio.Queue[tuple[int, int, Any]] = asyncio.Queue()
+        todo = deque(range(len(keys)))
+        limiter = run.limiter if run else None
+        slots = limiter.take(max(len(keys) - 1, 0)) if limiter is not None else 0
 
-        async def pump(i: int, key: str, branch: Runnable) -> None:
+        async def pump(slot: bool) -> None:
             try:
-                async for chunk in astream_call(branch, _one(input), run, key):
-                    queue.put_nowait((i, 0, chunk))
-            except Exception as exc:
-                queue.put_nowait((i, 2, exc))
-            else:
-                queue.put_nowait((i, 1, None))
+                while todo:
+                    i = todo.popleft()
+                    try:
+                        async for chunk in astream_call(branches[i], _one(input), run, keys[i]):
+                            queue.put_nowait((i, 0, chunk))
+                    except Exception as exc:
+                        queue.put_nowait((i, 2, exc))
+                        return
+                    queue.put_nowait((i, 1, None))
+            finally:
+                if slot:
+                    limiter.give()  # type: ignore[union-attr]
 
-        tasks = [
-            asyncio.ensure_future(pump(i, key, branch))
-            for i, (key, branch) in enumerate(zip(self._keys, self._branches))
-        ]
+        count = len(keys) if limiter is None else slots + 1
+        tasks = [asyncio.ensure_future(pump(0 < p <= slots)) for p in range(count)]
         finals: dict[int, Any] = {}
-        pending = len(tasks)
+        pending = len(keys)
         try:
             while pending:
                 i, kind, item = await queue.get()
                 if kind == 0:
                     finals[i] = item if i not in finals else add(finals[i], item)
-                    yield {self._keys[i]: item}
+                    yield {keys[i]: item}
                 elif kind == 1:
                     pending -= 1
                 else:
-                    done = {self._keys[j]: v for j, v in finals.items() if j != i}
+                    done = {keys[j]: v for j, v in finals.items() if j != i}
                     raise _with_partial(item, done)
         finally:
-            for task in tasks:
+            left = [task for task in tasks if not task.done()]
+            for task in left:
                 task.cancel()
+            if left:  # siblings have seen their cancellation by the time the error surfaces
+                await asyncio.wait(left)
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
         from chainmagic.core.runnable import accumulate
@@ -201,6 +229,8 @@ async def gather(
         todo.clear()
         for task in pending:
             task.cancel()
+        if pending:  # siblings have seen their cancellation by the time the error surfaces
+            await asyncio.wait(pending)
     finished = {i: r for i, r in enumerate(results) if r is not _MISSING}
     return results, error, finished
 

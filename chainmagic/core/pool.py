@@ -117,7 +117,7 @@ def run_parallel(
     caller returns at once with ``group.error`` set; finished results stay in ``group.results``.
     """
     group = Group(thunks, hints)
-    wanted = len(group.slow)
+    slow = wanted = len(group.slow)
     if wanted and limiter is not None:
         wanted = limiter.take(wanted)
         group.limiter = limiter
@@ -127,7 +127,8 @@ def run_parallel(
     if limiter is not None and helpers < wanted:
         limiter.give(wanted - helpers)
     # Without a helper for every slow branch (a limit, or a full pool), the caller runs them too.
-    caller_takes_slow = helpers < len(group.slow)
+    # (Counted before dispatch: helpers may already have taken some off the deque.)
+    caller_takes_slow = helpers < slow
     while group.error is None:
         try:
             i = group.fast.popleft()

@@ -127,7 +127,9 @@ class Runnable:
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
         if run is not None and segment is None:
-            yield from _observed_root(self, run, stream_call(self, iter((input,)), run, None))
+            yield from _observed_root(
+                self, run, input, stream_call(self, iter((input,)), run, None)
+            )
         else:
             yield from stream_call(self, iter((input,)), run, segment)
 
@@ -138,7 +140,9 @@ class Runnable:
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
         if run is not None and segment is None:
-            chunks = _aobserved_root(self, run, astream_call(self, _aiter_one(input), run, None))
+            chunks = _aobserved_root(
+                self, run, input, astream_call(self, _aiter_one(input), run, None)
+            )
         else:
             chunks = astream_call(self, _aiter_one(input), run, segment)
         async for chunk in chunks:
@@ -494,11 +498,12 @@ def _root_segment(step: Runnable, config: Config | None) -> str | None:
     return step.segment
 
 
-def _observed_root(step: Runnable, run: Run, chunks: Iterator[Any]) -> Iterator[Any]:
-    run.emit("start", None, step)
+def _observed_root(step: Runnable, run: Run, input: Any, chunks: Iterator[Any]) -> Iterator[Any]:
+    run.emit("start", input, step)
     final: Any = _NONE
     try:
         for chunk in chunks:
+            run.emit("chunk", chunk, step)
             final = chunk if final is _NONE else add(final, chunk)
             yield chunk
     except ChainRunError as err:
@@ -508,12 +513,13 @@ def _observed_root(step: Runnable, run: Run, chunks: Iterator[Any]) -> Iterator[
 
 
 async def _aobserved_root(
-    step: Runnable, run: Run, chunks: AsyncIterator[Any]
+    step: Runnable, run: Run, input: Any, chunks: AsyncIterator[Any]
 ) -> AsyncIterator[Any]:
-    run.emit("start", None, step)
+    run.emit("start", input, step)
     final: Any = _NONE
     try:
         async for chunk in chunks:
+            run.emit("chunk", chunk, step)
             final = chunk if final is _NONE else add(final, chunk)
             yield chunk
     except ChainRunError as err:

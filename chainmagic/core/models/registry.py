@@ -58,3 +58,20 @@ def _fake(model: str, **kwargs: Any) -> BaseChatModel:
 
 
 register_provider("fake", _fake)
+
+
+def _openai(model: str, **kwargs: Any) -> BaseChatModel:
+    from chainmagic.core.models.openai import DEFAULT_MODEL, ChatOpenAI
+
+    return ChatOpenAI(model or DEFAULT_MODEL, **kwargs)
+
+
+def _ollama(model: str, **kwargs: Any) -> BaseChatModel:
+    """Ollama's OpenAI-compatible endpoint (``OLLAMA_HOST``, else ``localhost:11434``)."""
+    from chainmagic.core.models.openai import ChatOpenAI
+
+    return ChatOpenAI(model or "llama3.2", provider="ollama", **kwargs)
+
+
+register_provider("openai", _openai)
+register_provider("ollama", _ollama)

@@ -1,0 +1,276 @@
+"""``ChatOpenAI``: OpenAI's Chat Completions API, or any server that speaks it, as a chat model.
+
+Ollama, vLLM, llama.cpp's server and LM Studio all speak this API, so one class covers them through
+``base_url`` (or ``OPENAI_BASE_URL``); ``init_chat_model("ollama:llama3.2")`` is the same class
+pointed at Ollama's default address. The official ``openai`` package does the HTTP, retries and
+backoff; clients are built on the first call and shared (see :mod:`chainmagic.core.openai_client`),
+so constructing a model costs nothing and never imports ``openai``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
+
+from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage
+from chainmagic.core.models.base import BaseChatModel, usage
+from chainmagic.core.openai_client import DEFAULT_TIMEOUT, Connection
+from chainmagic.errors import ModelError
+
+__all__ = ["ChatOpenAI"]
+
+DEFAULT_MODEL = "gpt-4o-mini"
+# LangChain's spellings, so code written for langchain-openai runs unchanged.
+_ALIASES = {
+    "model_name": "model",
+    "openai_api_key": "api_key",
+    "openai_api_base": "base_url",
+    "request_timeout": "timeout",
+    "max_completion_tokens": "max_tokens",
+}
+
+
+class ChatOpenAI(BaseChatModel):
+    """A chat model served over the OpenAI Chat Completions API.
+
+    Sampling parameters left as ``None`` are not sent, so a server applies its own defaults (and
+    servers that do not know a parameter never see it). ``timeout`` defaults to 60 s, not openai's
+    600 s; ``max_retries`` (openai's backoff, honouring ``Retry-After``) to 2. ``extra_body`` and
+    ``model_kwargs`` pass anything else through to the request.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        default_headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+        model_kwargs: Mapping[str, Any] | None = None,
+        stream_usage: bool = True,
+        provider: str = "openai",
+        name: str | None = None,
+        **aliases: Any,
+    ) -> None:
+        if aliases:
+            renamed = _unalias(aliases)
+            model = renamed.get("model", model)
+            api_key = renamed.get("api_key", api_key)
+            base_url = renamed.get("base_url", base_url)
+            timeout = renamed.get("timeout", timeout)
+            max_tokens = renamed.get("max_tokens", max_tokens)
+        self.model_name = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.top_p = top_p
+        self.stop = [stop] if isinstance(stop, str) else list(stop) if stop else None
+        self.seed = seed
+        self.extra_body = dict(extra_body) if extra_body else None
+        self.model_kwargs = dict(model_kwargs) if model_kwargs else {}
+        self.stream_usage = stream_usage
+        self.label = name
+        self._connection = Connection(
+            provider,
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+
+    @property
+    def model(self) -> str:
+        return self.model_name
+
+    @property
+    def provider(self) -> str:
+        return self._connection.provider
+
+    @property
+    def base_url(self) -> str | None:
+        return self._connection.base_url
+
+    @property
+    def timeout(self) -> float | None:
+        return self._connection.timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._connection.max_retries
+
+    def _default_name(self) -> str:
+        return "ChatOpenAI"
+
+    def __repr__(self) -> str:
+        if self.label:
+            return self.label
+        where = f", base_url={self.base_url!r}" if self.base_url else ""
+        if self.provider != "openai":
+            where += f", provider={self.provider!r}"
+        return f"ChatOpenAI({self.model_name!r}{where})"
+
+    # -- the request ----------------------------------------------------------------------------
+
+    def _body(self, messages: list[BaseMessage]) -> dict[str, Any]:
+        """The keyword arguments of ``chat.completions.create`` for these messages."""
+        request: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": [m.to_openai() for m in messages],
+        }
+        # OpenAI's newer models reject max_tokens; local servers may not know its successor.
+        tokens = "max_completion_tokens" if self._connection.settings().is_openai else "max_tokens"
+        sampling = {
+            "temperature": self.temperature,
+            tokens: self.max_tokens,
+            "top_p": self.top_p,
+            "stop": self.stop,
+            "seed": self.seed,
+        }
+        request.update({k: v for k, v in sampling.items() if v is not None})
+        if self.model_kwargs:
+            request.update(self.model_kwargs)
+        if self.extra_body:
+            request["extra_body"] = self.extra_body
+        return request
+
+    def _stream_body(self, messages: list[BaseMessage]) -> dict[str, Any]:
+        body = self._body(messages)
+        body["stream"] = True
+        if self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+    # -- one answer ------------------------------------------------------------------------------
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        with self._connection.errors():
+            body = self._body(messages)
+            response = self._connection.sync().chat.completions.create(**body)
+        return self._message(messages, response)
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        with self._connection.errors():
+            body = self._body(messages)
+            client = await self._connection.async_()
+            response = await client.chat.completions.create(**body)
+        return self._message(messages, response)
+
+    def _message(self, messages: list[BaseMessage], response: Any) -> AIMessage:
+        if not response.choices:
+            raise ModelError(f"{self.provider} returned no choices", provider=self.provider)
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        return AIMessage(
+            text,
+            id=response.id,
+            response_metadata=_metadata(response.model or self.model_name, choice.finish_reason),
+            usage_metadata=_usage(response.usage) or usage(messages, text),
+        )
+
+    # -- a stream --------------------------------------------------------------------------------
+
+    def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        tail = _Tail(self.model_name)
+        with self._connection.errors(streaming=True):
+            body = self._stream_body(messages)
+            with self._connection.sync().chat.completions.create(**body) as stream:
+                for chunk in stream:
+                    piece = tail.read(chunk)
+                    if piece is not None:
+                        yield piece
+        yield tail.final(messages, self.provider)
+
+    async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        tail = _Tail(self.model_name)
+        with self._connection.errors(streaming=True):
+            body = self._stream_body(messages)
+            client = await self._connection.async_()
+            stream = await client.chat.completions.create(**body)
+            async with stream:
+                async for chunk in stream:
+                    piece = tail.read(chunk)
+                    if piece is not None:
+                        yield piece
+        yield tail.final(messages, self.provider)
+
+
+class _Tail:
+    """Reads a stream's chunks: passes text on, keeps the finish reason and usage for the end.
+
+    The metadata arrives in one or two trailing chunks (finish_reason, then usage when asked), so
+    it is gathered and sent as one last empty chunk once the stream has ended. A stream that ends
+    without a finish reason was cut short, and is an error rather than a silently partial answer.
+    """
+
+    __slots__ = ("finish_reason", "id", "model", "text", "usage")
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.id: str | None = None
+        self.finish_reason: str | None = None
+        self.usage: dict[str, int] | None = None
+        self.text: list[str] = []
+
+    def read(self, chunk: Any) -> AIMessageChunk | None:
+        self.id = self.id or chunk.id
+        if chunk.model:
+            self.model = chunk.model
+        if chunk.usage is not None:
+            self.usage = _usage(chunk.usage)
+        if not chunk.choices:
+            return None
+        choice = chunk.choices[0]
+        if choice.finish_reason:
+            self.finish_reason = choice.finish_reason
+        text = choice.delta.content if choice.delta is not None else None
+        if not text:
+            return None
+        self.text.append(text)
+        return AIMessageChunk(text, id=self.id)
+
+    def final(self, messages: list[BaseMessage], provider: str) -> AIMessageChunk:
+        if self.finish_reason is None:
+            raise ModelError(
+                f"the {provider} stream ended before the answer was finished (no finish_reason)",
+                provider=provider,
+            )
+        return AIMessageChunk(
+            "",
+            id=self.id,
+            response_metadata=_metadata(self.model, self.finish_reason),
+            usage_metadata=self.usage or usage(messages, "".join(self.text)),
+        )
+
+
+def _unalias(aliases: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {}
+    for alias, value in aliases.items():
+        if alias not in _ALIASES:
+            raise TypeError(f"ChatOpenAI() got an unexpected keyword argument {alias!r}")
+        renamed[_ALIASES[alias]] = value
+    return renamed
+
+
+def _metadata(model: str, finish_reason: str | None) -> dict[str, Any]:
+    return {"model_name": model, "finish_reason": finish_reason}
+
+
+def _usage(raw: Any) -> dict[str, int] | None:
+    """OpenAI's usage as LCEL's ``usage_metadata`` (None when the server reported none)."""
+    if raw is None:
+        return None
+    prompt = raw.prompt_tokens or 0
+    completion = raw.completion_tokens or 0
+    return {
+        "input_tokens": prompt,
+        "output_tokens": completion,
+        "total_tokens": raw.total_tokens or prompt + completion,
+    }

@@ -1,0 +1,88 @@
+"""A redraw throttle: at most one flush per interval, the last change never lost.
+
+A model streams tokens every few milliseconds from worker threads; redrawing a widget on each would
+flood the comm channel and make the frontend flicker. Changes are noted as they come; the first is
+drawn at once (leading edge), later ones within the interval are folded into one flush on a timer
+(trailing edge), and :meth:`Throttle.flush` draws the final state synchronously when a run ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from time import perf_counter
+
+__all__ = ["Throttle"]
+
+
+class Throttle:
+    """Calls ``draw(parts)`` with the parts changed since the last draw, at most ``rate`` times/s.
+
+    Thread-safe: :meth:`poke` may be called from any thread; draws never run concurrently.
+    """
+
+    def __init__(self, draw: Callable[[set[str]], None], rate: float = 15.0) -> None:
+        self._draw = draw
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._lock = threading.Lock()  # guards _dirty, _timer, _last, _closed
+        self._drawing = threading.RLock()  # one draw at a time
+        self._dirty: set[str] = set()
+        self._timer: threading.Timer | None = None
+        self._last = float("-inf")
+        self._closed = False
+        self.draws = 0
+        self.error: Exception | None = None  # the last draw's failure, kept for debugging
+
+    def poke(self, *parts: str) -> None:
+        """Note that ``parts`` changed; draw now if the interval has passed, else soon."""
+        with self._lock:
+            if self._closed:
+                return
+            self._dirty.update(parts)
+            if self._timer is not None:
+                return  # a trailing draw is already due and will pick these parts up
+            now = perf_counter()
+            wait = self._last + self.interval - now
+            if wait > 0:
+                self._timer = threading.Timer(wait, self._on_timer)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+            self._last = now  # claimed here, so a concurrent poke waits for the timer instead
+        self._run()
+
+    def flush(self, *parts: str, close: bool = False) -> None:
+        """Draw ``parts`` and every pending change now, in the calling thread.
+
+        With ``close`` the throttle stops: later pokes and timers draw nothing (the run is over and
+        its final state has been drawn).
+        """
+        with self._lock:
+            self._dirty.update(parts)
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        self._run()
+        if close:
+            with self._lock:
+                self._closed = True
+
+    def _on_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed:
+                return
+        self._run()
+
+    def _run(self) -> None:
+        with self._drawing:
+            with self._lock:
+                parts, self._dirty = self._dirty, set()
+                self._last = perf_counter()
+            if not parts:
+                return
+            self.draws += 1
+            try:
+                self._draw(parts)
+            except Exception as exc:  # a redraw must never break the run that feeds it
+                self.error = exc

@@ -1,0 +1,204 @@
+"""Plain text for results, batches, values and dry-run graphs: the ``text/plain`` of every bundle.
+
+Plain text is what a terminal shows, what nbval compares and what a reader of a saved notebook sees
+when widgets do not render, so it is compact and deterministic except for measured times (which
+are always written by :func:`format_seconds`, so one regex can mask them)::
+
+    map_chain
+    joke: tell me a joke about bear
+    poem: write a 2-line poem about bear
+    total 612 ms (joke 598 ms, poem 604 ms) · 28 tokens
+
+Every function here returns a string and never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainmagic.display._common import (
+    Budget,
+    error_path,
+    error_text,
+    format_seconds,
+    more_items,
+    one_line,
+    plural,
+)
+from chainmagic.display._layout import token_count, whole_map
+from chainmagic.display._tree_text import entry_lines, text_lines, value_lines, value_text
+from chainmagic.run.result import BranchResult, ChainResult
+
+__all__ = [
+    "batch_summary",
+    "batch_text",
+    "footer_text",
+    "format_seconds",
+    "graph_text",
+    "result_text",
+    "value_text",
+]
+
+MAX_BATCH_ROWS = 100
+
+
+# -- results ----------------------------------------------------------------------------------------
+
+
+def result_text(result: ChainResult, limit: int | None = None) -> str:
+    """A run as text: the name, the output (one ``key: value`` block per branch of a map), a footer.
+
+    The footer says how it went: ``total 612 ms (joke 598 ms, poem 604 ms) · 28 tokens``, or
+    ``failed at map_chain › poem › model · total …`` when a step failed.
+    """
+    try:
+        lines = [result.name] if result.name else []
+        lines += _body(result, limit)
+        lines.append(footer_text(result))
+        return "\n".join(lines)
+    except Exception as exc:
+        return f"<ChainResult: not displayable ({type(exc).__name__}: {exc})>"
+
+
+def _body(result: ChainResult, limit: int | None) -> list[str]:
+    status = result.status
+    if whole_map(result):
+        if status == "ok" and isinstance(result.output, dict):
+            return value_lines(result.output, Budget(limit), 0, set())
+        lines = []
+        for key, branch in list(result.branches.items()):
+            lines += _branch_lines(key, branch, limit)
+        if status == "error" and not any(b.status == "error" for b in result.branches.values()):
+            lines.append(f"failed — {error_text(result.error)}")
+        return lines
+    if status == "ok":
+        return value_lines(result.output, Budget(limit), 0, set())
+    if status == "error":
+        return [f"failed — {error_text(result.error)}"]
+    if result.text:
+        return text_lines(result.text, Budget(limit))
+    return []
+
+
+def _branch_lines(key: str, branch: BranchResult, limit: int | None) -> list[str]:
+    """One branch of a map that did not finish as a whole: its result, failure or progress."""
+    budget = Budget(limit)
+    if branch.status == "ok":
+        return entry_lines(f"{key}:", branch.output, budget, 0, set())
+    if branch.status == "error":
+        return [f"{key}: failed — {error_text(branch.error)}"]
+    if branch.status == "running":
+        return entry_lines(f"{key}:", branch.text + "…", budget, 0, set())
+    suffix = f" ({one_line(branch.text, 60)})" if branch.text else ""
+    return [f"{key}: {branch.status}{suffix}"]
+
+
+def footer_text(result: ChainResult) -> str:
+    """The last line: status, total time, per-branch times, time to first token, tokens."""
+    parts = []
+    status = result.status
+    if status == "running":
+        parts.append("running")
+    else:
+        head = f"total {format_seconds(result.total)}"
+        times = [
+            f"{key} {format_seconds(b.latency)}"
+            for key, b in result.branches.items()
+            if b.latency is not None
+        ]
+        if times:
+            head += f" ({', '.join(times)})"
+        if status == "error":
+            where = error_path(result.error)
+            parts.append(f"failed at {where}" if where else "failed")
+        elif status != "ok":
+            parts.append(status)
+        parts.append(head)
+        ttft = result.ttft
+        if not whole_map(result) and ttft is not None and ttft != result.total:
+            parts.append(f"ttft {format_seconds(ttft)}")
+    tokens = token_count(result)
+    if tokens:
+        parts.append(plural(tokens, "token"))
+    return " · ".join(parts)
+
+
+# -- batches ----------------------------------------------------------------------------------------
+
+
+def batch_text(batch: Any, limit: int | None = None) -> str:
+    """A batch as a table: one row per input (index, input, output or failure, latency), then a total.
+
+    Latency is the last column, so the widths of the other columns do not depend on times.
+    """
+    try:
+        return _batch_text(batch, limit)
+    except Exception as exc:
+        return f"<BatchResult: not displayable ({type(exc).__name__}: {exc})>"
+
+
+def _batch_text(batch: Any, limit: int | None) -> str:
+    results: list[ChainResult] = list(batch.results)
+    size = batch.size or len(results)
+    width = min(limit, 60) if limit and limit > 0 else 60
+    rows = []
+    for i, r in enumerate(results[:MAX_BATCH_ROWS]):
+        if r.status == "ok":
+            out = one_line(value_text(r.output, width * 2), width)
+        elif r.status == "error":
+            out = one_line(f"failed — {error_text(r.error)}", width)
+        else:
+            out = r.status
+        when = format_seconds(r.total) if r.total is not None else ""
+        rows.append((str(i), one_line(value_text(r.input, 60), 30), out, when))
+    lines = [batch_summary(batch)]
+    if rows:
+        w = [max(len(row[c]) for row in rows) for c in range(3)]
+        for row in rows:
+            cells = [row[0].rjust(w[0]), row[1].ljust(w[1]), row[2].ljust(w[2]), row[3]]
+            lines.append("  ".join(cells).rstrip())
+    if len(results) > MAX_BATCH_ROWS:
+        lines.append(more_items(len(results) - MAX_BATCH_ROWS, "row"))
+    if batch.total is not None:
+        lines.append(f"total {format_seconds(batch.total)}")
+    elif size:
+        lines.append("running")
+    return "\n".join(lines)
+
+
+def batch_summary(batch: Any) -> str:
+    """``name · 3 inputs · 2 ok · 1 failed`` (``2/3 done`` while it runs)."""
+    results = list(batch.results)
+    size = batch.size or len(results)
+    done = sum(r.status != "running" for r in results)
+    ok = sum(r.status == "ok" for r in results)
+    failed = sum(r.status == "error" for r in results)
+    cancelled = sum(r.status == "cancelled" for r in results)
+    parts = [batch.name] if batch.name else []
+    parts.append(plural(size, "input"))
+    if done < size:
+        parts.append(f"{done}/{size} done")
+    parts.append(f"{ok} ok")
+    if failed:
+        parts.append(f"{failed} failed")
+    if cancelled:
+        parts.append(f"{cancelled} cancelled")
+    return " · ".join(parts)
+
+
+# -- dry runs ---------------------------------------------------------------------------------------
+
+
+def graph_text(graph: Any, variables: Sequence[str] | None = None, name: str | None = None) -> str:
+    """A dry run: the chain's ASCII graph and the inputs it needs (``inputs: topic``)."""
+    try:
+        drawing = graph.draw_ascii()
+    except Exception as exc:
+        drawing = f"<graph not drawable: {error_text(exc)}>"
+    lines = [name] if name else []
+    lines.append(drawing)
+    if variables is not None:
+        names = ", ".join(str(v) for v in variables)
+        lines.append(f"inputs: {names}" if names else "inputs: none (any value)")
+    return "\n".join(lines)

@@ -1,0 +1,150 @@
+"""StrOutputParser and JsonOutputParser: text out of messages, JSON out of text, both streaming."""
+
+from __future__ import annotations
+
+import json
+from itertools import pairwise
+
+import pytest
+
+from chainmagic.core import (
+    AIMessage,
+    AIMessageChunk,
+    ChatPromptTemplate,
+    FakeChatModel,
+    JsonOutputParser,
+    StrOutputParser,
+)
+from chainmagic.core.calls import add
+from chainmagic.core.parsers import OutputParserError, parse_partial_json
+from chainmagic.core.prompts import StringPromptValue
+from chainmagic.errors import ChainRunError
+
+# -- StrOutputParser -------------------------------------------------------------------------------
+
+
+def test_str_parser_gives_the_text_of_a_message_never_its_repr():
+    parser = StrOutputParser()
+    assert parser.invoke(AIMessage("hello")) == "hello"
+    assert parser.invoke(AIMessage([{"type": "text", "text": "a"}, "b"])) == "ab"
+    assert parser.invoke("plain") == "plain"
+    assert parser.invoke(StringPromptValue("prompt")) == "prompt"
+
+
+def test_str_parser_streams_chunk_by_chunk():
+    chain = "{x}" | FakeChatModel() | StrOutputParser()
+    assert list(chain.stream({"x": "a b c"})) == ["a", " b", " c"]
+
+
+async def test_str_parser_astreams_chunk_by_chunk():
+    chain = "{x}" | FakeChatModel() | StrOutputParser()
+    assert [c async for c in chain.astream({"x": "a b c"})] == ["a", " b", " c"]
+
+
+# -- JsonOutputParser ------------------------------------------------------------------------------
+
+OBJECT = {"name": "Ada", "langs": ["en", "fr"], "age": 36, "ok": True}
+
+
+def test_json_parser_reads_json():
+    assert JsonOutputParser().invoke(json.dumps(OBJECT)) == OBJECT
+    assert JsonOutputParser().invoke(AIMessage("[1, 2]")) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```json\n" + json.dumps(OBJECT) + "\n```",
+        "Here you are:\n```json\n" + json.dumps(OBJECT) + "\n```\nAnything else?",
+        "```\n" + json.dumps(OBJECT) + "\n```",
+        "```JSON " + json.dumps(OBJECT) + "```",
+        "  " + json.dumps(OBJECT, indent=2) + "\n",
+    ],
+)
+def test_json_parser_tolerates_a_fenced_block_and_whitespace(text):
+    assert JsonOutputParser().invoke(text) == OBJECT
+
+
+def test_json_parser_explains_bad_json():
+    with pytest.raises(ChainRunError) as info:
+        JsonOutputParser().invoke(
+            "the answer is 42, not JSON at all, sorry about that, truly sorry"
+        )
+    cause = info.value.cause
+    assert isinstance(cause, OutputParserError)
+    assert isinstance(cause, ValueError)
+    assert str(cause).startswith("the output is not valid JSON (Expecting value): 'the answer")
+    assert str(cause).endswith("...'")
+    assert info.value.path == ["JsonOutputParser"]
+
+
+def test_json_parser_streams_growing_partial_objects():
+    text = json.dumps({"title": "Bears", "tags": ["big", "brown"]})
+    model = FakeChatModel([text])
+    chain = "{x}" | model | JsonOutputParser()
+    snapshots = list(chain.stream({"x": ""}))
+    assert len(snapshots) > 2
+    assert snapshots[-1] == {"title": "Bears", "tags": ["big", "brown"]}
+    assert all(isinstance(s, dict) for s in snapshots)
+    for before, after in pairwise(snapshots):
+        assert before != after  # only changes are yielded
+        assert set(before) <= set(after)  # keys only ever appear
+
+
+def test_streamed_snapshots_add_up_to_the_last_one():
+    text = "```json\n" + json.dumps(OBJECT) + "\n```"
+    chain = "{x}" | FakeChatModel([text]) | JsonOutputParser()
+    total = None
+    for snapshot in chain.stream({"x": ""}):
+        total = snapshot if total is None else add(total, snapshot)
+    assert total == OBJECT
+    assert chain.invoke({"x": ""}) == OBJECT
+
+
+async def test_json_parser_astreams_partial_objects():
+    chain = "{x}" | FakeChatModel([json.dumps(OBJECT)]) | JsonOutputParser()
+    snapshots = [s async for s in chain.astream({"x": ""})]
+    assert len(snapshots) > 2
+    assert snapshots[-1] == OBJECT
+
+
+def test_json_parser_stream_of_bad_json_fails_like_invoke():
+    chain = "{x}" | FakeChatModel(["not json"]) | JsonOutputParser()
+    with pytest.raises(ChainRunError) as info:
+        list(chain.stream({"x": ""}))
+    assert isinstance(info.value.cause, OutputParserError)
+
+
+def test_json_parser_streams_top_level_scalars_and_lists():
+    assert list(JsonOutputParser().stream("42")) == [42]
+    assert list(("{x}" | FakeChatModel(["[1, 2, 3]"]) | JsonOutputParser()).stream({"x": ""}))[
+        -1
+    ] == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"a": 1, "b": "hel', {"a": 1, "b": "hel"}),
+        ('{"a": [1, 2', {"a": [1, 2]}),
+        ('```json\n{"a": 1', {"a": 1}),
+        ('[1, {"x": "y', [1, {"x": "y"}]),
+        ('{"a": "say \\"hi', {"a": 'say "hi'}),
+        ('{"a": 1,', {"a": 1}),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_parse_partial_json(text, expected):
+    assert parse_partial_json(text) == expected
+
+
+def test_a_message_chunk_stream_into_the_json_parser():
+    chunks = [AIMessageChunk('{"a"'), AIMessageChunk(": 1}")]
+    assert list(JsonOutputParser()._transform(iter(chunks), None))[-1] == {"a": 1}
+
+
+def test_a_json_chain_in_a_prompt():
+    prompt = ChatPromptTemplate.from_template('{{"topic": "{topic}"}}')  # the fake echoes it
+    chain = prompt | FakeChatModel() | JsonOutputParser()
+    assert chain.invoke({"topic": "owls"}) == {"topic": "owls"}

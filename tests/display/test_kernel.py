@@ -1,0 +1,85 @@
+"""A live display in a real kernel (nbclient): the saved notebook holds the final text and HTML
+beside the widget view, in one output updated in place, and the widget state holds the result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+ROOT = Path(__file__).resolve().parents[2]
+
+CELL = dedent(
+    """
+    from chainmagic.core import ChatPromptTemplate, FakeChatModel, RunnableParallel
+    from chainmagic.core import StrOutputParser
+    from chainmagic.display import LiveDisplay
+    from chainmagic.run import execute
+
+    def branch(template):
+        model = FakeChatModel(latency=0.05, token_delay=0.01)
+        return ChatPromptTemplate.from_template(template) | model | StrOutputParser()
+
+    chain = RunnableParallel(
+        joke=branch("tell me a joke about {topic}"), poem=branch("write a 2-line poem about {topic}")
+    )
+    live = LiveDisplay(mode=MODE, limit=2000)
+    result = execute(chain, {"topic": "bear"}, name="map_chain", on_change=live.on_change)
+    live.finish(result)
+    """
+)
+
+
+def run(mode: str) -> tuple[list[dict], dict]:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(CELL.replace("MODE", repr(mode)))]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
+    )
+    client.execute()
+    return nb.cells[0].outputs, nb.metadata.get("widgets", {})
+
+
+@pytest.fixture(scope="module")
+def widget_run() -> tuple[list[dict], dict]:
+    return run("auto")
+
+
+def test_one_output_holds_the_final_text_html_and_widget(
+    widget_run: tuple[list[dict], dict],
+) -> None:
+    outputs, _ = widget_run
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    data = outputs[0]["data"]
+    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert data["text/plain"].startswith(
+        "map_chain\njoke: tell me a joke about bear\npoem: write a 2-line poem about bear\ntotal "
+    )
+    assert "running" not in data["text/plain"]
+    assert "tell me a joke about bear" in data["text/html"]
+
+
+def test_the_saved_widget_state_holds_the_finished_cards(
+    widget_run: tuple[list[dict], dict],
+) -> None:
+    outputs, widgets = widget_run
+    state = widgets["application/vnd.jupyter.widget-state+json"]["state"]
+    model_id = outputs[0]["data"][WIDGET]["model_id"]
+    assert model_id in state
+    html_values = [
+        m["state"].get("value", "") for m in state.values() if m["model_name"] == "HTMLModel"
+    ]
+    assert any("tell me a joke about bear" in v and "▍" not in v for v in html_values)
+    assert any("write a 2-line poem about bear" in v for v in html_values)
+
+
+def test_with_widgets_off_the_output_is_text_and_html_only() -> None:
+    outputs, _ = run("off")
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    assert set(outputs[0]["data"]) == {"text/plain", "text/html"}
+    assert outputs[0]["data"]["text/plain"].startswith("map_chain\njoke: tell me a joke")

@@ -1,0 +1,81 @@
+"""The redraw throttle: first change drawn at once, bursts folded, the last change never lost."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from chainmagic.display._throttle import Throttle
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[set[str]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, parts: set[str]) -> None:
+        with self.lock:
+            self.calls.append(parts)
+
+
+def test_the_first_change_is_drawn_at_once_and_a_burst_is_folded() -> None:
+    draw = Recorder()
+    throttle = Throttle(draw, rate=10)
+    throttle.poke("a")
+    assert draw.calls == [{"a"}]
+    for _ in range(100):
+        throttle.poke("b")
+    throttle.poke("c")
+    assert len(draw.calls) == 1  # the rest waits for the trailing draw
+    time.sleep(0.2)
+    assert draw.calls == [{"a"}, {"b", "c"}]
+
+
+def test_flush_draws_now_and_close_stops_later_draws() -> None:
+    draw = Recorder()
+    throttle = Throttle(draw, rate=1)
+    throttle.poke("a")
+    throttle.poke("b")
+    throttle.flush("c", close=True)
+    assert draw.calls == [{"a"}, {"b", "c"}]
+    throttle.poke("d")
+    time.sleep(0.05)
+    assert len(draw.calls) == 2
+
+
+def test_a_failing_draw_is_kept_not_raised() -> None:
+    def draw(parts: set[str]) -> None:
+        raise RuntimeError("frontend gone")
+
+    throttle = Throttle(draw)
+    throttle.poke("a")
+    assert isinstance(throttle.error, RuntimeError)
+
+
+def test_many_threads_never_draw_at_the_same_time() -> None:
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+
+    def draw(parts: set[str]) -> None:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        time.sleep(0.001)
+        with lock:
+            active -= 1
+
+    throttle = Throttle(draw, rate=1000)
+
+    def poke() -> None:
+        for _ in range(200):
+            throttle.poke("x")
+
+    threads = [threading.Thread(target=poke) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    throttle.flush(close=True)
+    assert peak == 1
