@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chainmagic.errors import (
     ChainError,
     ChainNameError,
@@ -25,4 +27,21 @@ __all__ = [
     "MissingCredentialsError",
     "ModelError",
     "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
 ]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext chainmagic``: register the chain magics."""
+    from chainmagic.magics import ChainMagics
+
+    ipython.register_magics(ChainMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext chainmagic``: remove the magics again."""
+    magics = ipython.magics_manager.magics
+    for kind in ("line", "cell"):
+        for name in ("chain", "chaintime"):
+            magics[kind].pop(name, None)

@@ -7,24 +7,26 @@ This module only wires. Parsing the language is :mod:`chainmagic.dsl`'s job, run
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, CFloat, CInt, Enum, Unicode
 
 from chainmagic import dsl
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.errors import ChainError, ChainRunError
 from chainmagic.inputs import InputError, parse_input
+from chainmagic.magic_line import split_line
 
 __all__ = ["ChainMagics"]
 
-_FLAGS = {
+_CHAIN_FLAGS = frozenset({
     "-i", "--input", "--batch", "--stream", "--no-stream", "--dry-run", "-o", "-v", "-q",
     "--model", "--timeout", "--max-concurrency", "--to-python", "-h", "--help",
-}  # fmt: skip
+})  # fmt: skip
 
 
 @magics_class
@@ -84,8 +86,8 @@ class ChainMagics(Magics):
             %chain "what is {x}?" | model | str -i x=LCEL
             %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
         """
-        head, options = split_line(line)
-        args = self._args(options)
+        head, options = split_line(line, _CHAIN_FLAGS)
+        args = self._parse(self.chain, options)
         ns = self.shell.user_ns if self.shell is not None else {}
         name, runnable, source = self._resolve(head, cell, args, ns)
         if args.to_python:
@@ -108,17 +110,128 @@ class ChainMagics(Magics):
             raise UsageError(str(exc)) from None
         return self._run(runnable, value, name, source, args, ns)
 
+    @no_var_expand
+    @magic_arguments()
+    @argument("chains", nargs="*", help="names of chains in the notebook")
+    @argument("-i", "--input", nargs="+", default=None, metavar="VALUE", help="the chains' input")
+    @argument("-n", "--runs", type=int, default=7, help="measured runs per chain (default 7)")
+    @argument("-w", "--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
+    @argument("--max-time", type=float, default=None, metavar="S", help="stop after S seconds")
+    @argument("--baseline", default=None, metavar="NAME", help="compare to this chain")
+    @argument("--stat", choices=("median", "mean", "min"), default="median", help="what ranks")
+    @argument("--seed", type=int, default=0, help="seed of the run order shuffle")
+    @argument("-o", dest="return_result", action="store_true", help="return the TimingResult")
+    @argument("-v", dest="store", default=None, metavar="VAR", help="store the result in VAR")
+    @argument("-q", dest="quiet", action="store_true", help="no display")
+    @argument("-p", dest="precision", type=int, default=3, help="significant digits (default 3)")
+    @argument("--model", default=None, metavar="SPEC", help="default model for %%chaintime cells")
+    @line_cell_magic
+    def chaintime(self, line: str, cell: str | None = None) -> Any:
+        """Time several chains on the same input and compare them in one table.
+
+        Line form: ``%chaintime [options] CHAIN [CHAIN ...]`` with chains from the notebook.
+        Cell form: ``%%chaintime [options]`` with one chain name, or ``label: pipeline``, per line.
+
+        Runs are interleaved in a shuffled (seeded) order each round, so drift hits every chain
+        alike; failed runs are counted apart. Ratios compare each chain to the fastest (or
+        ``--baseline``) with a bootstrap interval and a Mann-Whitney test; a parallel map also
+        shows how much faster it is than its branches run one after another.
+
+        Examples::
+
+            %chaintime -i topic=bear joke_chain poem_chain map_chain
+            %chaintime -n 20 --baseline joke_chain -i topic=bear joke_chain map_chain
+
+            %%chaintime -i topic=bear -n 5
+            joke_chain
+            short: "one word about {topic}" | model
+        """
+        args = self._parse(self.chaintime, line)
+        ns = self.shell.user_ns if self.shell is not None else {}
+        chains = self._chains_to_time(args, cell, ns)
+        if args.baseline is not None and args.baseline not in chains:
+            raise UsageError(f"--baseline {args.baseline}: not one of {', '.join(chains)}")
+        if args.runs < 1 or args.warmup < 0:
+            raise UsageError("-n needs at least 1 run and -w at least 0")
+        if args.input is None:
+            raise UsageError("%chaintime needs an input: -i topic=bear")
+        try:
+            value = parse_input(args.input, ns)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+        from chainmagic.display import LiveTiming
+        from chainmagic.run.timing import time_chains
+        from chainmagic.run.timing_result import TimingResult
+
+        live = None if args.quiet else LiveTiming(mode=self.widgets)
+        timings, orders, early = time_chains(
+            chains,
+            value,
+            runs=args.runs,
+            warmup=args.warmup,
+            max_time=args.max_time,
+            seed=args.seed,
+            on_progress=live.on_progress if live is not None else None,
+        )
+        result = TimingResult(
+            timings,
+            input=value,
+            stat=args.stat,
+            baseline=args.baseline,
+            orders=orders,
+            stopped_early=early,
+            runs_requested=args.runs,
+            warmup=args.warmup,
+            precision=max(1, args.precision),
+        )
+        if live is not None:
+            live.finish(result)
+        if args.store:
+            ns[args.store] = result
+        return result if args.return_result else None
+
+    def _chains_to_time(
+        self, args: Any, cell: str | None, ns: dict[str, Any]
+    ) -> dict[str, Runnable]:
+        """Chains by label: names from the line, and a cell's names and ``label: pipeline`` lines."""
+        names = list(args.chains)
+        source_lines: list[str] = []
+        for raw in (cell or "").splitlines():
+            text = raw.strip()
+            if text.isidentifier():
+                names.append(text)
+            elif text and not text.startswith("#"):
+                source_lines.append(raw)
+        chains: dict[str, Runnable] = {}
+        for name in names:
+            if name not in ns:
+                raise UsageError(f"no chain named {name!r} in the notebook")
+            try:
+                chains[name] = coerce(ns[name])
+            except TypeError as exc:
+                raise UsageError(f"{name!r} is not a chain: {exc}") from None
+        if source_lines:
+            from chainmagic.core.parallel import RunnableParallel
+
+            compiled = self._compile("\n".join(source_lines), ns, args.model or self.default_model)
+            block = compiled.chain
+            if not isinstance(block, RunnableParallel) or compiled.bindings:
+                raise UsageError("%%chaintime lines are chain names or 'label: pipeline'")
+            chains.update(block.steps)
+        if not chains:
+            raise UsageError("%chaintime needs chains: %chaintime -i ... chain_a chain_b")
+        return chains
+
     # -- steps of a %%chain ---------------------------------------------------------------------
 
-    def _args(self, options: str) -> Any:
+    @staticmethod
+    def _parse(magic: Any, options: str) -> Any:
+        """Options split the way a shell would (quotes removed), parsed by the magic's own parser."""
         try:
-            return parse_argstring(self.chain, options)
-        except UsageError:
-            raise
-        except (
-            SystemExit
-        ):  # argparse's -h or a hard error: IPython's parser turns most into UsageError
-            raise UsageError("bad options; see %chain?") from None
+            argv = shlex.split(options)
+        except ValueError as exc:
+            raise UsageError(f"cannot read the options: {exc}") from None
+        return magic.parser.parse_args(argv)
 
     def _resolve(
         self, head: str, cell: str | None, args: Any, ns: dict[str, Any]
@@ -211,37 +324,3 @@ class ChainMagics(Magics):
         if args.store:
             ns[args.store] = batch
         return batch if args.return_result else None
-
-
-def split_line(line: str) -> tuple[str, str]:
-    """Split a magic line into what precedes the options (a name or pipeline) and the options.
-
-    The options start at the first known flag (or any ``-x``/``--xx`` token) outside quotes and
-    brackets, so a pipeline's own text (``"a - b" | model``) is left alone.
-    """
-    depth, quote, i, n = 0, "", 0, len(line)
-    while i < n:
-        ch = line[i]
-        if quote:
-            if line.startswith(quote, i):
-                i += len(quote)
-                quote = ""
-                continue
-            if ch == "\\":
-                i += 1
-        elif line.startswith(('"""', "'''"), i):
-            quote = line[i : i + 3]
-            i += 3
-            continue
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == "-" and depth <= 0 and (i == 0 or line[i - 1].isspace()):
-            token = line[i:].split(None, 1)[0].split("=", 1)[0]
-            if token in _FLAGS or (token.startswith("-") and token.lstrip("-")[:1].isalpha()):
-                return line[:i].strip(), line[i:]
-        i += 1
-    return line.strip(), ""
