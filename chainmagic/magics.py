@@ -92,9 +92,13 @@ class ChainMagics(Magics):
         name, runnable, source = self._resolve(head, cell, args, ns)
         if args.to_python:
             from chainmagic.display import show_python
-            from chainmagic.dsl.python import to_python
+            from chainmagic.dsl.python import CannotTranslate, to_python
 
-            show_python(to_python(runnable, name=name))
+            try:
+                code = to_python(runnable, name=name)
+            except CannotTranslate as exc:
+                raise UsageError(f"--to-python: {exc}") from None
+            show_python(code)
             return None
         if args.batch is not None:
             return self._batch(runnable, name, args, ns)
