@@ -66,6 +66,16 @@ class ChainSyntaxError(ChainError, SyntaxError):
             caret += "~" * (width - 1)
         return f"{self.msg}\n{prefix}{line}\n{caret}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        where = {
+            "lineno": self.lineno,
+            "offset": self.offset,
+            "end_offset": self.end_offset,
+            "text": self.text,
+            "filename": self.filename,
+        }
+        return (_rebuild, (type(self), (self.msg,), where, self.__dict__))
+
 
 class ChainNameError(ChainError, NameError):
     """A name in a chain cell that is neither in the notebook namespace nor a built-in step."""
@@ -86,7 +96,10 @@ class ChainNameError(ChainError, NameError):
             msg += f"; did you mean {quoted}?"
         if where:
             msg += f"\n{where}"
-        super().__init__(msg)
+        super().__init__(msg, name=name)  # NameError.__init__ would reset .name to None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (self.name, self.candidates), {"where": self.where}, {}))
 
 
 class ChainRunError(ChainError):
@@ -118,7 +131,7 @@ class ChainRunError(ChainError):
         return f"{self.where} failed: {cause}" if self.path else cause
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.cause, self.path))
+        return (_rebuild, (type(self), (self.cause, self.path), {}, {"partial": self.partial}))
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the failing step and the cause, in one line.
@@ -142,9 +155,22 @@ class MissingCredentialsError(ModelError):
 
     def __init__(self, variable: str, provider: str = "openai", hint: str | None = None):
         self.variable = variable
+        self.hint = hint
         msg = f"no API key for {provider}: set the {variable} environment variable"
         if hint:
             msg += f" ({hint})"
         else:
             msg += " or pass api_key=..."
         super().__init__(msg, provider=provider)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (self.variable, self.provider), {"hint": self.hint}, {}))
+
+
+def _rebuild(
+    cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any], state: dict[str, Any]
+) -> BaseException:
+    """Unpickle an error by calling its constructor again (their signatures are not ``*args``)."""
+    error = cls(*args, **kwargs)
+    error.__dict__.update(state)
+    return error

@@ -128,9 +128,10 @@ def test_streams_report_each_chunk(mode):
     assert [e.kind for e in parser] == ["start", "chunk", "chunk", "chunk", "end"]
     assert parser[-1].data == "one two three"
     root = [e for e in events if e.path == ()]
-    assert root[0].kind == "start"
-    assert root[-1].kind == "end"
+    assert [e.kind for e in root] == ["start", "chunk", "chunk", "chunk", "end"]
     assert root[0].data == {"x": "one two three"}
+    assert [e.data for e in root[1:-1]] == ["one", " two", " three"]
+    assert root[-1].data == "one two three"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -155,13 +155,21 @@ def test_jitter_is_seeded_and_deterministic():
     assert FakeChatModel().delay() == 0.0
 
 
-def test_jittered_latency_is_what_invoke_waits(monkeypatch):
+def record_sleeps(monkeypatch) -> list[float]:
+    """Replace the fake model's time.sleep by a recorder (of this thread's calls only)."""
     slept: list[float] = []
-    monkeypatch.setattr(
-        fake_module,
-        "time",
-        types.SimpleNamespace(sleep=slept.append, perf_counter=time.perf_counter),
-    )
+    me = threading.get_ident()
+
+    def sleep(seconds: float) -> None:
+        if threading.get_ident() == me:
+            slept.append(seconds)
+
+    monkeypatch.setattr(fake_module, "time", types.SimpleNamespace(sleep=sleep))
+    return slept
+
+
+def test_jittered_latency_is_what_invoke_waits(monkeypatch):
+    slept = record_sleeps(monkeypatch)
     twin = FakeChatModel(latency=0.2, jitter=0.3, seed=3)
     model = FakeChatModel(latency=0.2, jitter=0.3, seed=3)
     for _ in range(3):
@@ -170,8 +178,7 @@ def test_jittered_latency_is_what_invoke_waits(monkeypatch):
 
 
 def test_invoke_sleeps_with_time_sleep(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(fake_module, "time", types.SimpleNamespace(sleep=slept.append))
+    slept = record_sleeps(monkeypatch)
     FakeChatModel(["a b c"], latency=0.25, token_delay=0.1).invoke("x")
     assert slept == [pytest.approx(0.45)]
     list(FakeChatModel(["a b c"], latency=0.25, token_delay=0.1).stream("x"))
