@@ -47,6 +47,7 @@ __all__ = ["BUILTINS", "CompiledCell", "chain", "compile", "input_variables"]
 
 BUILTINS = ("passthrough", "str", "json", "model", "assign", "system", "human", "ai")
 _ROLES = {"system": "system", "human": "human", "ai": "ai"}
+_CALLABLE_BUILTINS = frozenset({"model", "assign", "system", "human", "ai"})
 
 
 @dataclass
@@ -238,6 +239,10 @@ class _Compiler:
     def call(self, node: Call) -> Runnable:
         head = node.func.parts[0]
         user = head in self.local or head in self.namespace
+        if user and len(node.func.parts) == 1 and head in _CALLABLE_BUILTINS:
+            # A notebook's `model` object shadows the built-in step, but when it cannot be called,
+            # `model("openai:gpt-4o-mini")` can only mean the built-in.
+            user = callable(self.local[head] if head in self.local else self.namespace[head])
         if not user and len(node.func.parts) == 1:
             if head == "model":
                 args = [self.literal(a, "model") for a in node.args]
