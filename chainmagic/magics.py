@@ -152,6 +152,8 @@ class ChainMagics(Magics):
         """
         args = self._parse(self.chaintime, line)
         ns = self.shell.user_ns if self.shell is not None else {}
+        args.input, moved = _chains_after_input(args.input, ns)
+        args.chains = [*args.chains, *moved]
         chains = self._chains_to_time(args, cell, ns)
         if args.baseline is not None and args.baseline not in chains:
             raise UsageError(f"--baseline {args.baseline}: not one of {', '.join(chains)}")
@@ -246,7 +248,7 @@ class ChainMagics(Magics):
             name = head or None
             if name is not None and not name.isidentifier():
                 raise UsageError(f"%%chain NAME: {name!r} is not a valid name")
-            compiled = self._compile(cell, ns, default)
+            compiled = self._compile(cell, ns, default, first_line=2)
             if compiled.chain is None:
                 raise UsageError("the cell holds no chain")
             ns.update(compiled.bindings)
@@ -266,9 +268,12 @@ class ChainMagics(Magics):
         ns.update(compiled.bindings)
         return compiled.chain_name, compiled.chain, head
 
-    def _compile(self, text: str, ns: dict[str, Any], default: str) -> dsl.CompiledCell:
+    def _compile(
+        self, text: str, ns: dict[str, Any], default: str, *, first_line: int = 1
+    ) -> dsl.CompiledCell:
+        """Compile chain text; in a cell, line numbers count the ``%%`` line as line 1."""
         try:
-            return dsl.compile(text, ns, default_model=default)
+            return dsl.compile(dsl.parse(text, first_line=first_line), ns, default_model=default)
         except ChainError as exc:
             raise UsageError(str(exc)) from None
 
@@ -328,3 +333,29 @@ class ChainMagics(Magics):
         if args.store:
             ns[args.store] = batch
         return batch if args.return_result else None
+
+
+def _chains_after_input(
+    tokens: list[str] | None, ns: dict[str, Any]
+) -> tuple[list[str] | None, list[str]]:
+    """Split ``-i topic=bear joke_chain map_chain`` into the input and the chains after it.
+
+    ``-i`` takes every value that follows it, so the names of chains typed after the input land
+    in it; the trailing ones that name a runnable (or a dict of them) in the notebook are chains.
+    """
+    if not tokens:
+        return tokens, []
+    cut = len(tokens)
+    while cut > 1 and _names_a_chain(tokens[cut - 1], ns):
+        cut -= 1
+    return tokens[:cut], tokens[cut:]
+
+
+def _names_a_chain(token: str, ns: dict[str, Any]) -> bool:
+    def runnable(value: Any) -> bool:
+        return callable(getattr(value, "invoke", None))
+
+    value = ns.get(token) if token.isidentifier() else None
+    if isinstance(value, dict):
+        return bool(value) and all(runnable(v) for v in value.values())
+    return runnable(value)

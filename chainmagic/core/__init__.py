@@ -10,6 +10,7 @@ from typing import Any
 
 from chainmagic.core.documents import Document
 from chainmagic.core.events import Event, Run
+from chainmagic.core.lambdas import RunnableGenerator, RunnableLambda
 from chainmagic.core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -28,7 +29,7 @@ from chainmagic.core.prompts import (
     PromptTemplate,
     StringPromptValue,
 )
-from chainmagic.core.runnable import Runnable, RunnableGenerator, RunnableLambda, coerce
+from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.core.sequence import RunnableSequence
 from chainmagic.core.wrappers import RunnableBinding, RunnableRetry, RunnableWithFallbacks
 

@@ -17,7 +17,17 @@ if TYPE_CHECKING:
     from chainmagic.core.events import Run
     from chainmagic.core.runnable import Runnable
 
-__all__ = ["acall", "astream_call", "call", "name_error", "stream_call"]
+__all__ = [
+    "acall",
+    "aguarded",
+    "aobserved_root",
+    "astream_call",
+    "call",
+    "guarded",
+    "name_error",
+    "observed_root",
+    "stream_call",
+]
 
 
 def name_error(exc: Exception, segment: str | None) -> ChainRunError:
@@ -210,3 +220,50 @@ async def _aannounce(
 
 def _cause(exc: Exception) -> BaseException:
     return exc.cause if isinstance(exc, ChainRunError) else exc
+
+
+# -- the top of a public call: the root's own events, and batch items that keep their errors --
+
+
+def observed_root(step: Runnable, run: Run, input: Any, chunks: Iterator[Any]) -> Iterator[Any]:
+    run.emit("start", input, step)
+    final: Any = _NOTHING
+    try:
+        for chunk in chunks:
+            run.emit("chunk", chunk, step)
+            final = chunk if final is _NOTHING else add(final, chunk)
+            yield chunk
+    except ChainRunError as err:
+        run.emit("error", err, step)
+        raise
+    run.emit("end", None if final is _NOTHING else final, step)
+
+
+async def aobserved_root(
+    step: Runnable, run: Run, input: Any, chunks: AsyncIterator[Any]
+) -> AsyncIterator[Any]:
+    run.emit("start", input, step)
+    final: Any = _NOTHING
+    try:
+        async for chunk in chunks:
+            run.emit("chunk", chunk, step)
+            final = chunk if final is _NOTHING else add(final, chunk)
+            yield chunk
+    except ChainRunError as err:
+        run.emit("error", err, step)
+        raise
+    run.emit("end", None if final is _NOTHING else final, step)
+
+
+def guarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
+    try:
+        return call(step, input, run, segment)
+    except ChainRunError as err:
+        return err
+
+
+async def aguarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
+    try:
+        return await acall(step, input, run, segment)
+    except ChainRunError as err:
+        return err

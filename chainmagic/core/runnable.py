@@ -1,4 +1,4 @@
-"""The Runnable protocol: one small base class, coercion, and lambda/generator steps.
+"""The Runnable protocol: one small base class, coercion, and how streams add up.
 
 Every step has the same public surface as LCEL's (``invoke``/``ainvoke``/``batch``/``abatch``/
 ``stream``/``astream``, ``|``), but a subclass implements only the private ``_invoke`` (and, where
@@ -9,26 +9,27 @@ or bounds the run: that is the whole per-step cost of configuration.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
-from operator import itemgetter
 from typing import Any, ClassVar
 
 from chainmagic.core import pool
-from chainmagic.core.aio import in_thread, run_sync
-from chainmagic.core.calls import acall, add, astream_call, call, stream_call
+from chainmagic.core.aio import in_thread
+from chainmagic.core.calls import (
+    acall,
+    add,
+    aguarded,
+    aobserved_root,
+    astream_call,
+    call,
+    guarded,
+    observed_root,
+    stream_call,
+)
 from chainmagic.core.events import Run
 from chainmagic.errors import ChainRunError
 
-__all__ = [
-    "ForeignRunnable",
-    "Runnable",
-    "RunnableGenerator",
-    "RunnableLambda",
-    "aaccumulate",
-    "accumulate",
-    "coerce",
-]
+__all__ = ["Runnable", "aaccumulate", "accumulate", "coerce"]
 
 Config = Mapping[str, Any]
 
@@ -127,9 +128,7 @@ class Runnable:
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
         if run is not None and segment is None:
-            yield from _observed_root(
-                self, run, input, stream_call(self, iter((input,)), run, None)
-            )
+            yield from observed_root(self, run, input, stream_call(self, iter((input,)), run, None))
         else:
             yield from stream_call(self, iter((input,)), run, segment)
 
@@ -140,7 +139,7 @@ class Runnable:
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
         if run is not None and segment is None:
-            chunks = _aobserved_root(
+            chunks = aobserved_root(
                 self, run, input, astream_call(self, _aiter_one(input), run, None)
             )
         else:
@@ -165,7 +164,7 @@ class Runnable:
             return []
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        one = _guarded if return_exceptions else call
+        one = guarded if return_exceptions else call
         if run is None:
             thunks = [partial(one, self, x, None, segment) for x in inputs]
         else:
@@ -192,7 +191,7 @@ class Runnable:
 
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        one = _aguarded if return_exceptions else acall
+        one = aguarded if return_exceptions else acall
         factories = [
             partial(one, self, x, run.child(str(i)) if run else None, segment)
             for i, x in enumerate(inputs)
@@ -299,133 +298,6 @@ class Runnable:
         return Graph.of(self)
 
 
-class RunnableLambda(Runnable):
-    """A plain (sync or async) function as a step."""
-
-    def __init__(
-        self,
-        func: Callable[[Any], Any],
-        afunc: Callable[[Any], Any] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.func: Callable[[Any], Any] | None = func
-        self.afunc = afunc
-        if _is(func, _CO_COROUTINE):
-            self.func, self.afunc = None, func
-        self.label = name
-        # itemgetter is C code that never blocks: run it inline, like the built-in pick.
-        self.inline = isinstance(func, itemgetter)
-
-    def _default_name(self) -> str:
-        fn = self.func or self.afunc
-        if isinstance(fn, itemgetter):
-            return repr(fn).removeprefix("operator.")
-        name = getattr(fn, "__name__", None) or type(fn).__name__
-        return "lambda" if name == "<lambda>" else name
-
-    def _invoke(self, input: Any, run: Run | None) -> Any:
-        if self.func is not None:
-            return self.func(input)
-        afunc = self.afunc
-        assert afunc is not None
-        return run_sync(lambda: afunc(input))
-
-    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
-        if self.afunc is not None:
-            return await self.afunc(input)
-        func = self.func
-        assert func is not None
-        if self.inline:
-            return func(input)
-        return await in_thread(partial(func, input))
-
-
-class RunnableGenerator(Runnable):
-    """A generator function over the input's chunks (``def f(chunks): for c in chunks: yield ...``).
-
-    It streams what it yields; ``invoke`` adds the yielded chunks up.
-    """
-
-    def __init__(
-        self,
-        transform: Callable[[Any], Any],
-        atransform: Callable[[Any], Any] | None = None,
-        name: str | None = None,
-    ) -> None:
-        self.transform: Callable[[Any], Any] | None = transform
-        self.atransform = atransform
-        if _is(transform, _CO_ASYNC_GENERATOR):
-            self.transform, self.atransform = None, transform
-        self.label = name
-
-    def _default_name(self) -> str:
-        fn = self.transform or self.atransform
-        return getattr(fn, "__name__", type(fn).__name__)
-
-    def _invoke(self, input: Any, run: Run | None) -> Any:
-        return accumulate(self._transform(iter((input,)), run))
-
-    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
-        return await aaccumulate(self._atransform(_aiter_one(input), run))
-
-    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
-        return self._transform(iter((input,)), run)
-
-    def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
-        return self._atransform(_aiter_one(input), run)
-
-    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
-        if self.transform is not None:
-            yield from self.transform(chunks)
-            return
-        atransform = self.atransform
-        assert atransform is not None
-
-        async def collect() -> list[Any]:
-            async def source() -> AsyncIterator[Any]:
-                for chunk in chunks:
-                    yield chunk
-
-            return [c async for c in atransform(source())]
-
-        yield from run_sync(collect)
-
-    async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
-        if self.atransform is not None:
-            async for chunk in self.atransform(chunks):
-                yield chunk
-            return
-        items = [c async for c in chunks]
-        transform = self.transform
-        assert transform is not None
-        for chunk in await in_thread(lambda: list(transform(iter(items)))):
-            yield chunk
-
-
-class ForeignRunnable(Runnable):
-    """Anything with an ``invoke`` method (a LangChain runnable, say) used as a step."""
-
-    def __init__(self, obj: Any) -> None:
-        self.obj = obj
-
-    def _default_name(self) -> str:
-        name = getattr(self.obj, "name", None)
-        return name if isinstance(name, str) and name else type(self.obj).__name__
-
-    def _invoke(self, input: Any, run: Run | None) -> Any:
-        return self.obj.invoke(input)
-
-    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
-        if hasattr(self.obj, "ainvoke"):
-            return await self.obj.ainvoke(input)
-        return await in_thread(partial(self.obj.invoke, input))
-
-    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
-        if hasattr(self.obj, "stream"):
-            return iter(self.obj.stream(input))
-        return super()._stream(input, run)
-
-
 def coerce(thing: Any) -> Runnable:
     """Turn what a user writes in a chain into a Runnable (LCEL's coercion rules, plus strings)."""
     if isinstance(thing, Runnable):
@@ -438,9 +310,16 @@ def coerce(thing: Any) -> Runnable:
         from chainmagic.core.prompts import ChatPromptTemplate
 
         return ChatPromptTemplate.from_template(thing)
+    from chainmagic.core.lambdas import (
+        ForeignRunnable,
+        RunnableGenerator,
+        RunnableLambda,
+        is_generator_function,
+    )
+
     if callable(getattr(thing, "invoke", None)):
         return ForeignRunnable(thing)
-    if _is(thing, _CO_GENERATOR | _CO_ASYNC_GENERATOR):
+    if is_generator_function(thing):
         return RunnableGenerator(thing)
     if callable(thing):
         return RunnableLambda(thing)
@@ -448,26 +327,6 @@ def coerce(thing: Any) -> Runnable:
         f"cannot use {type(thing).__name__} {thing!r:.40} as a step: expected a runnable, "
         "a dict of steps, a function or a prompt string"
     )
-
-
-# Code flags, read directly: `inspect` costs ~6 ms to import and we need only these three.
-_CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
-
-
-def _is(fn: Any, flags: int) -> bool:
-    """Whether ``fn`` (a function, method or partial of one) has any of these code flags."""
-    for _ in range(8):
-        if hasattr(fn, "__func__"):
-            fn = fn.__func__
-        elif hasattr(fn, "func") and type(fn).__name__ == "partial":
-            fn = fn.func
-        else:
-            break
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        call = getattr(type(fn), "__call__", None)  # noqa: B004 - the code object, not callability
-        code = getattr(call, "__code__", None) if call is not None else None
-    return code is not None and bool(code.co_flags & flags)
 
 
 def accumulate(chunks: Iterator[Any]) -> Any:
@@ -496,47 +355,3 @@ def _root_segment(step: Runnable, config: Config | None) -> str | None:
     if config and config.get("run_name"):
         return str(config["run_name"])
     return step.segment
-
-
-def _observed_root(step: Runnable, run: Run, input: Any, chunks: Iterator[Any]) -> Iterator[Any]:
-    run.emit("start", input, step)
-    final: Any = _NONE
-    try:
-        for chunk in chunks:
-            run.emit("chunk", chunk, step)
-            final = chunk if final is _NONE else add(final, chunk)
-            yield chunk
-    except ChainRunError as err:
-        run.emit("error", err, step)
-        raise
-    run.emit("end", None if final is _NONE else final, step)
-
-
-async def _aobserved_root(
-    step: Runnable, run: Run, input: Any, chunks: AsyncIterator[Any]
-) -> AsyncIterator[Any]:
-    run.emit("start", input, step)
-    final: Any = _NONE
-    try:
-        async for chunk in chunks:
-            run.emit("chunk", chunk, step)
-            final = chunk if final is _NONE else add(final, chunk)
-            yield chunk
-    except ChainRunError as err:
-        run.emit("error", err, step)
-        raise
-    run.emit("end", None if final is _NONE else final, step)
-
-
-def _guarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
-    try:
-        return call(step, input, run, segment)
-    except ChainRunError as err:
-        return err
-
-
-async def _aguarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
-    try:
-        return await acall(step, input, run, segment)
-    except ChainRunError as err:
-        return err

@@ -121,6 +121,7 @@ class _Compiler:
         self.program = program
         self.namespace = namespace
         self.lines = program.source.splitlines()
+        self.first_line = program.span.line  # the %%chain line itself may be line 1
         self.local: dict[str, Runnable] = {}
         self._model: Runnable | None = None
 
@@ -343,7 +344,8 @@ class _Compiler:
     # -- errors ----------------------------------------------------------------------------------
 
     def error(self, message: str, span: Span) -> ChainSyntaxError:
-        line = self.lines[span.line - 1] if 0 < span.line <= len(self.lines) else None
+        index = span.line - self.first_line
+        line = self.lines[index] if 0 <= index < len(self.lines) else None
         end = span.end_col if span.end_line == span.line else len(line or "")
         return ChainSyntaxError(
             message, lineno=span.line, offset=span.col + 1, end_offset=end + 1, text=line

@@ -55,10 +55,6 @@ class Span(NamedTuple):
     end_line: int
     end_col: int
 
-    def to(self, other: Span) -> Span:
-        """The span from the start of this one to the end of ``other``."""
-        return Span(self.line, self.col, other.end_line, other.end_col)
-
 
 class Node:
     """Base of every syntax node (for ``isinstance``); each subclass has a ``span`` field."""

@@ -109,9 +109,8 @@ class StepParser:
                 raise self.unexpected(self.toks[self.pos])
             self.pos += 1
             return inner
-        after = self.toks[self.pos + 1]
-        if kind == NUMBER or (is_op(tok, "-") and after.kind == NUMBER):
-            end = tok if kind == NUMBER else after
+        if kind == NUMBER or (is_op(tok, "-") and self.toks[self.pos + 1].kind == NUMBER):
+            end = tok if kind == NUMBER else self.toks[self.pos + 1]
             msg = M.NOT_A_STEP.format(what="a number")
             raise self.src.error(msg, tok.line, tok.col, end.end_line, end.end_col)
         raise self.expected_step(tok)

@@ -24,6 +24,7 @@ import ast
 import keyword
 import re
 import tokenize
+import unicodedata
 import warnings
 from typing import NamedTuple
 
@@ -46,11 +47,13 @@ _STRING = (
     rf"(?s:{tokenize.StringPrefix}(?:'''{tokenize.Single3}|\"\"\"{tokenize.Double3}"
     r"""|(?!''')'(?:[^\n'\\]|\\.)*'|(?!\"\"\")"(?:[^\n"\\]|\\.)*"))"""
 )
+# Any non-ASCII character may be part of a name, as in Python's own tokenizer; lex() then checks it.
+_NAME = r"(?:[^\W\d]|[^\x00-\x7f])(?:\w|[^\x00-\x7f])*"
 _TOKEN = re.compile(
-    r"[ \f\t]*(?:(?P<name>[^\W\d]\w*(?![\w'\"]))"
+    rf"[ \f\t]*(?:(?P<name>{_NAME}(?![\w'\"\x80-\U0010ffff]))"
     rf"|(?P<op>[|@:,(){{}}\[\]](?!=)|(?!\.\d){tokenize.Special})"
     rf"|(?P<nl>\n)|(?P<string>{_STRING})|(?P<number>{tokenize.Number})"
-    r"|(?P<comment>#[^\n]*)|(?P<cont>\\\n)|(?P<word>\w+))"
+    r"|(?P<comment>#[^\n]*)|(?P<cont>\\\n)|(?P<word>(?:\w|[^\x00-\x7f])+))"
 )
 _STRING_START = re.compile(rf"[ \f\t]*{tokenize.StringPrefix}('''|\"\"\"|'|\")")
 _KINDS = {"string": STRING, "number": NUMBER, "name": NAME, "word": NAME, "op": OP}
@@ -140,8 +143,8 @@ def lex(src: Source) -> list[Token]:
                 _close(src, opens, tok)
             elif value in _INVALID_OPS:
                 raise src.error_at(M.INVALID_CHARACTER.format(char=value), tok)
-        elif kind == NAME and not value.isidentifier():
-            raise src.error(M.INVALID_CHARACTER.format(char=value[0]), tok.line, tok.col)
+        elif kind == NAME and not value.isascii():
+            tok = _unicode_name(src, tok)
         if pending is not None:
             if value != "|" and not (out[-1].kind == OP and out[-1].value == "|"):
                 out.append(pending)
@@ -154,6 +157,15 @@ def lex(src: Source) -> list[Token]:
         out.append(Token(NEWLINE, "", last.end_line, last.end_col, last.end_line, last.end_col))
     out.append(Token(END, "", last.end_line, last.end_col, last.end_line, last.end_col))
     return out
+
+
+def _unicode_name(src: Source, tok: Token) -> Token:
+    """Check a non-ASCII name character by character, and normalize it (NFKC) as Python does."""
+    value = tok.value
+    if not value.isidentifier():
+        bad = next(i for i in range(len(value)) if not value[: i + 1].isidentifier())
+        raise src.error(M.INVALID_CHARACTER.format(char=value[bad]), tok.line, tok.col + bad)
+    return tok._replace(value=unicodedata.normalize("NFKC", value))
 
 
 def _close(src: Source, opens: list[Token], tok: Token) -> None:

@@ -20,7 +20,7 @@ from chainmagic.core import (
     RunnableSequence,
     coerce,
 )
-from chainmagic.core.runnable import ForeignRunnable
+from chainmagic.core.lambdas import ForeignRunnable
 from chainmagic.errors import ChainRunError
 
 

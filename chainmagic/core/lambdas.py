@@ -1,0 +1,170 @@
+"""Functions as steps: plain and async functions, generators over a stream, foreign runnables.
+
+What a user writes in Python becomes a step here (LCEL's coercion of callables), as does any object
+with an ``invoke`` method, such as a LangChain runnable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
+from operator import itemgetter
+from typing import Any
+
+from chainmagic.core.aio import in_thread, run_sync
+from chainmagic.core.events import Run
+from chainmagic.core.runnable import Runnable, _aiter_one, aaccumulate, accumulate
+
+__all__ = ["ForeignRunnable", "RunnableGenerator", "RunnableLambda", "is_generator_function"]
+
+
+# Code flags, read directly: `inspect` costs ~6 ms to import and we need only these three.
+_CO_GENERATOR, _CO_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x200
+
+
+def _is(fn: Any, flags: int) -> bool:
+    """Whether ``fn`` (a function, method or partial of one) has any of these code flags."""
+    for _ in range(8):
+        if hasattr(fn, "__func__"):
+            fn = fn.__func__
+        elif hasattr(fn, "func") and type(fn).__name__ == "partial":
+            fn = fn.func
+        else:
+            break
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        call = getattr(type(fn), "__call__", None)  # noqa: B004 - the code object, not callability
+        code = getattr(call, "__code__", None) if call is not None else None
+    return code is not None and bool(code.co_flags & flags)
+
+
+def is_generator_function(fn: Any) -> bool:
+    """Whether ``fn`` is a (sync or async) generator function: it becomes a RunnableGenerator."""
+    return _is(fn, _CO_GENERATOR | _CO_ASYNC_GENERATOR)
+
+
+class RunnableLambda(Runnable):
+    """A plain (sync or async) function as a step."""
+
+    def __init__(
+        self,
+        func: Callable[[Any], Any],
+        afunc: Callable[[Any], Any] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.func: Callable[[Any], Any] | None = func
+        self.afunc = afunc
+        if _is(func, _CO_COROUTINE):
+            self.func, self.afunc = None, func
+        self.label = name
+        # itemgetter is C code that never blocks: run it inline, like the built-in pick.
+        self.inline = isinstance(func, itemgetter)
+
+    def _default_name(self) -> str:
+        fn = self.func or self.afunc
+        if isinstance(fn, itemgetter):
+            return repr(fn).removeprefix("operator.")
+        name = getattr(fn, "__name__", None) or type(fn).__name__
+        return "lambda" if name == "<lambda>" else name
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        if self.func is not None:
+            return self.func(input)
+        afunc = self.afunc
+        assert afunc is not None
+        return run_sync(lambda: afunc(input))
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        if self.afunc is not None:
+            return await self.afunc(input)
+        func = self.func
+        assert func is not None
+        if self.inline:
+            return func(input)
+        return await in_thread(partial(func, input))
+
+
+class RunnableGenerator(Runnable):
+    """A generator function over the input's chunks (``def f(chunks): for c in chunks: yield ...``).
+
+    It streams what it yields; ``invoke`` adds the yielded chunks up.
+    """
+
+    def __init__(
+        self,
+        transform: Callable[[Any], Any],
+        atransform: Callable[[Any], Any] | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.transform: Callable[[Any], Any] | None = transform
+        self.atransform = atransform
+        if _is(transform, _CO_ASYNC_GENERATOR):
+            self.transform, self.atransform = None, transform
+        self.label = name
+
+    def _default_name(self) -> str:
+        fn = self.transform or self.atransform
+        return getattr(fn, "__name__", type(fn).__name__)
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        return accumulate(self._transform(iter((input,)), run))
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        return await aaccumulate(self._atransform(_aiter_one(input), run))
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        return self._transform(iter((input,)), run)
+
+    def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        return self._atransform(_aiter_one(input), run)
+
+    def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
+        if self.transform is not None:
+            yield from self.transform(chunks)
+            return
+        atransform = self.atransform
+        assert atransform is not None
+
+        async def collect() -> list[Any]:
+            async def source() -> AsyncIterator[Any]:
+                for chunk in chunks:
+                    yield chunk
+
+            return [c async for c in atransform(source())]
+
+        yield from run_sync(collect)
+
+    async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
+        if self.atransform is not None:
+            async for chunk in self.atransform(chunks):
+                yield chunk
+            return
+        items = [c async for c in chunks]
+        transform = self.transform
+        assert transform is not None
+        for chunk in await in_thread(lambda: list(transform(iter(items)))):
+            yield chunk
+
+
+class ForeignRunnable(Runnable):
+    """Anything with an ``invoke`` method (a LangChain runnable, say) used as a step."""
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def _default_name(self) -> str:
+        name = getattr(self.obj, "name", None)
+        return name if isinstance(name, str) and name else type(self.obj).__name__
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        return self.obj.invoke(input)
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        if hasattr(self.obj, "ainvoke"):
+            return await self.obj.ainvoke(input)
+        return await in_thread(partial(self.obj.invoke, input))
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        if hasattr(self.obj, "stream"):
+            return iter(self.obj.stream(input))
+        return super()._stream(input, run)

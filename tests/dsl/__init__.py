@@ -1,0 +1,1 @@
+"""Tests of chainmagic.dsl (a package, so module names never clash with other test folders)."""
