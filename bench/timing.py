@@ -55,5 +55,5 @@ def fmt(seconds: float | None) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9)):
         if seconds >= scale:
             value = seconds / scale
-            return f"{value:.3g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
+            return f"{value:.4g} {unit}" if value < 1000 else f"{value:.0f} {unit}"
     return f"{seconds * 1e9:.3g} ns"
