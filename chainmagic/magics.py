@@ -18,7 +18,7 @@ from traitlets import Bool, CFloat, CInt, Enum, Unicode
 from chainmagic import dsl
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.errors import ChainError, ChainRunError
-from chainmagic.inputs import InputError, parse_input
+from chainmagic.inputs import InputError, is_pair, parse_input
 from chainmagic.magic_line import split_line
 
 __all__ = ["ChainMagics"]
@@ -169,7 +169,9 @@ class ChainMagics(Magics):
         from chainmagic.run.timing import time_chains
         from chainmagic.run.timing_result import TimingResult
 
-        live = None if args.quiet else LiveTiming(mode=self.widgets)
+        live = None
+        if not args.quiet:
+            live = LiveTiming(mode=self.widgets, total=args.runs * len(chains))
         timings, orders, early = time_chains(
             chains,
             value,
@@ -341,10 +343,16 @@ def _chains_after_input(
     """Split ``-i topic=bear joke_chain map_chain`` into the input and the chains after it.
 
     ``-i`` takes every value that follows it, so the names of chains typed after the input land
-    in it; the trailing ones that name a runnable (or a dict of them) in the notebook are chains.
+    in it: after ``key=value`` pairs, the first other token starts the chains; after any other
+    input, the trailing tokens that name a runnable (or a dict of them) in the notebook do.
     """
     if not tokens:
         return tokens, []
+    pairs = 0
+    while pairs < len(tokens) and is_pair(tokens[pairs]):
+        pairs += 1
+    if pairs:
+        return tokens[:pairs], tokens[pairs:]
     cut = len(tokens)
     while cut > 1 and _names_a_chain(tokens[cut - 1], ns):
         cut -= 1

@@ -22,15 +22,19 @@ from chainmagic.display.bundle import (
 )
 from chainmagic.display.html import batch_html, graph_html, result_html, value_html
 from chainmagic.display.text import batch_text, graph_text, result_text, value_text
+from chainmagic.display.timing import LiveTiming, show_timing, timing_html, timing_text
 
 if TYPE_CHECKING:
+    from chainmagic.display.timing import TimingView
     from chainmagic.display.widgets import BatchView, ResultView
 
 __all__ = [
     "DEFAULT_LIMIT",
     "BatchView",
     "LiveDisplay",
+    "LiveTiming",
     "ResultView",
+    "TimingView",
     "batch_html",
     "batch_text",
     "bundle",
@@ -44,6 +48,9 @@ __all__ = [
     "show",
     "show_graph",
     "show_python",
+    "show_timing",
+    "timing_html",
+    "timing_text",
     "value_html",
     "value_text",
     "widgets_enabled",
@@ -56,4 +63,8 @@ def __getattr__(name: str) -> Any:
         from chainmagic.display import widgets
 
         return getattr(widgets, name)
+    if name == "TimingView":
+        from chainmagic.display._timing_view import TimingView
+
+        return TimingView
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,10 +19,13 @@ from typing import Any
 
 from chainmagic.display._common import safe_repr
 from chainmagic.display._style import MONO, MUTED
+from chainmagic.display._timing_html import timing_html
+from chainmagic.display._timing_text import timing_text
 from chainmagic.display.html import batch_html, graph_html, result_html
 from chainmagic.display.text import batch_text, graph_text, result_text
 from chainmagic.run.execute import BatchResult
 from chainmagic.run.result import ChainResult
+from chainmagic.run.timing_result import TimingResult
 
 __all__ = [
     "WIDGET_MIME",
@@ -51,6 +54,8 @@ def plain_text(obj: Any, limit: int | None = None) -> str:
         return result_text(obj, limit)
     if isinstance(obj, BatchResult):
         return batch_text(obj, limit)
+    if isinstance(obj, TimingResult):
+        return timing_text(obj)
     return safe_repr(obj)
 
 
@@ -60,6 +65,8 @@ def html_of(obj: Any, limit: int | None = None) -> str:
         return result_html(obj, limit)
     if isinstance(obj, BatchResult):
         return batch_html(obj, limit)
+    if isinstance(obj, TimingResult):
+        return timing_html(obj)
     try:
         own = obj._repr_html_()
         if isinstance(own, str):
@@ -136,6 +143,8 @@ class LiveDisplay:
     Outside a kernel nothing is shown while running, and :meth:`finish` displays the final text once.
     """
 
+    waiting = RUNNING  # what the output says before there is a result to show
+
     def __init__(
         self,
         mode: str | bool = "auto",
@@ -169,7 +178,7 @@ class LiveDisplay:
     def bundle(self) -> dict[str, Any]:
         """What the output holds now: the result's text and HTML, and the widget view."""
         if self.obj is None:
-            text = f"{self.name}\n{RUNNING}" if self.name else RUNNING
+            text = f"{self.name}\n{self.waiting}" if self.name else self.waiting
             data: dict[str, Any] = {
                 "text/plain": text,
                 "text/html": f'<div style="color:{MUTED}">{html.escape(text)}</div>',
@@ -211,10 +220,8 @@ class LiveDisplay:
         self.obj, self.finished = obj, True
         try:
             view = self._view(obj)
-            if isinstance(view, _result_view()):
-                view.on_change(obj, "done")
-            elif view is not None:
-                view.finish()
+            if view is not None:
+                self._finish_view(view, obj)
         except Exception:
             pass
         final = self.bundle()
@@ -228,12 +235,23 @@ class LiveDisplay:
             return None
         with self._lock:
             if self.view is None:
-                from chainmagic.display.widgets import view_for
-
-                self.view = view_for(obj, self.limit)
+                self.view = self._new_view(obj)
                 if self.view is not None:
                     self._box.children = (self.view,)
             return self.view
+
+    # Hooks a live display of another kind of object (``LiveTiming``) overrides.
+
+    def _new_view(self, obj: Any) -> Any:
+        from chainmagic.display.widgets import view_for
+
+        return view_for(obj, self.limit)
+
+    def _finish_view(self, view: Any, obj: Any) -> None:
+        if isinstance(view, _result_view()):
+            view.on_change(obj, "done")
+        else:
+            view.finish()
 
 
 def _result_view() -> Any:

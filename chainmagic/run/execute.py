@@ -45,7 +45,17 @@ def _private_loop() -> asyncio.AbstractEventLoop:
 
 def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] | None = None) -> T:
     """Run ``coro`` on the private loop and wait for it; Ctrl-C cancels it there and re-raises."""
-    future: Future[T] = asyncio.run_coroutine_threadsafe(coro, _private_loop())
+    # The concurrent future is done as soon as it is cancelled, long before the task on the loop has
+    # unwound: the coroutine itself says when it is over.
+    unwound = threading.Event()
+
+    async def watched() -> T:
+        try:
+            return await coro
+        finally:
+            unwound.set()
+
+    future: Future[T] = asyncio.run_coroutine_threadsafe(watched(), _private_loop())
     try:
         while True:
             try:
@@ -54,9 +64,7 @@ def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] |
                 continue
     except KeyboardInterrupt:
         future.cancel()
-        deadline = perf_counter() + CANCEL_GRACE
-        while not future.done() and perf_counter() < deadline:
-            threading.Event().wait(0.01)
+        unwound.wait(CANCEL_GRACE)
         if on_interrupt is not None:
             on_interrupt()
         raise

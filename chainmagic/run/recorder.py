@@ -127,7 +127,8 @@ class Recorder:
         record.end = t
         if event.kind == "end":
             record.status = "ok"
-            if isinstance(event.step, BaseChatModel) and isinstance(event.data, AIMessage):
+            # A model under with_config/with_retry emits as its wrapper (one event, no doubles).
+            if isinstance(_unwrap(event.step), BaseChatModel) and isinstance(event.data, AIMessage):
                 record.usage = event.data.usage_metadata
         else:
             record.status, record.error = "error", event.data

@@ -154,13 +154,13 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    text = getattr(value, "text", None)  # before to_dict: a message has both, and is its text
+    if isinstance(text, str):
+        return text
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         try:
             return to_plain(to_dict())
         except Exception:
             return repr(value)
-    text = getattr(value, "text", None)
-    if isinstance(text, str):
-        return text
     return repr(value)

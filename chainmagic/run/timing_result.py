@@ -156,12 +156,16 @@ class TimingResult:
             f"{ref} is the {lead} ({self.stat} {format_seconds(self.value(self.chains[ref]))})"
         ]
         for row in sorted(rows, key=lambda r: r.ratio or 0):
+            slower = (row.ratio or 0) >= 1
+            word = "slower" if slower else "faster"
+            factor = row.ratio if slower else 1 / (row.ratio or 1)
             spread = ""
-            if row.ratio_low is not None and row.ratio_high is not None:
-                spread = f" [{row.ratio_low:.2f}, {row.ratio_high:.2f}]"
+            low, high = row.ratio_low, row.ratio_high
+            if low is not None and high is not None and low > 0:
+                # A faster chain reads as 1/ratio, so its interval flips too.
+                low, high = (low, high) if slower else (1 / high, 1 / low)
+                spread = f" [{low:.2f}, {high:.2f}]"
             verdict = "" if row.significant else " (not significant)"
-            word = "slower" if (row.ratio or 0) >= 1 else "faster"
-            factor = row.ratio if (row.ratio or 0) >= 1 else 1 / (row.ratio or 1)
             lines.append(f"  {factor:.2f}×{spread} {word}: {row.label}{verdict}")
         return "\n".join(lines)
 

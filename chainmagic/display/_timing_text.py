@@ -1,0 +1,256 @@
+r"""Plain text for ``%chaintime``: the comparative table, timeit-style lines, speed-ups, the summary.
+
+This is the ``text/plain`` nbval compares, so everything but the measurements is deterministic.
+Time columns have a fixed width (it depends on the precision, never on the values), the ratio
+column comes last and is not padded, and numbers keep a few simple shapes (``612 ms``, ``1.05×``,
+``[0.98, 1.12]``) so a notebook's sanitize file can mask them. A right-aligned number moves
+its padding by a space, so the patterns swallow the spaces before a number (``replace`` keeps one)::
+
+    regex: [ ]*\d+(?:\.\d+)? (?:s|ms|µs|ns)\b
+    replace:  T
+    regex: [ ]*\d+\.\d+×
+    replace:  R×
+    regex: \[\d+\.\d+, \d+\.\d+\]
+    replace: [R, R]
+
+The line builders here are shared with the HTML and the widget, so all three say the same thing in
+the same words.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainmagic.display._common import (
+    _UNITS,
+    error_text,
+    format_seconds,
+    one_line,
+    plural,
+)
+
+__all__ = [
+    "LABEL_WIDTH",
+    "format_time",
+    "precision_of",
+    "progress_text",
+    "ratio_cell",
+    "significance",
+    "speedup_head",
+    "speedup_line",
+    "stopped_note",
+    "timeit_line",
+    "timing_text",
+]
+
+LABEL_WIDTH = 40  # a chain label longer than this is cut: the table must stay readable
+MAX_BRANCHES_LISTED = 6
+_GAP = "  "
+
+
+def precision_of(result: Any) -> int:
+    """The result's significant digits for times, 3 (``%timeit``'s) when unset or absurd."""
+    p = getattr(result, "precision", 3)
+    return p if isinstance(p, int) and not isinstance(p, bool) and 1 <= p <= 9 else 3
+
+
+def format_time(seconds: float | None, precision: int = 3) -> str:
+    """:func:`format_seconds` with ``precision`` significant digits (``-p`` of ``%chaintime``).
+
+    Three digits is exactly :func:`format_seconds`, so ``%chain`` and ``%chaintime`` agree; other
+    precisions follow the same rules (round first, then pick the unit; keep trailing zeros so a
+    column of times lines up). Special values (``—``, ``0 s``, ``∞ s``, ≥ 1000 s) are its own.
+    """
+    if precision == 3 or not isinstance(seconds, (int, float)):
+        return format_seconds(seconds)
+    if not math.isfinite(seconds) or seconds == 0 or abs(seconds) >= 1000:
+        return format_seconds(seconds)
+    if seconds < 0:
+        return "-" + format_time(-seconds, precision)
+    for scale, unit in _UNITS:
+        value = float(f"{seconds / scale:.{precision}g}")
+        if value >= 1 or unit == "ns":
+            whole = len(str(int(value))) if value >= 1 else 1
+            return f"{value:.{max(precision - whole, 0)}f} {unit}"
+    return format_seconds(seconds)  # not reached: the last unit always returns
+
+
+def time_width(precision: int) -> int:
+    """Characters of the widest ordinary time at ``precision`` (``61.2 ms`` at 3 digits)."""
+    return max(precision + 4, 6)
+
+
+# -- cells and lines shared with the HTML ----------------------------------------------------------
+
+
+def _ratio(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.2f}×"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    return f"[{low:.2f}, {high:.2f}]"
+
+
+def significance(row: Any) -> str:
+    """``*`` when the difference to the reference is significant, ``n.s.`` when not, else empty."""
+    if row.significant is None:
+        return ""
+    return "*" if row.significant else "n.s."
+
+
+def ratio_cell(row: Any) -> str:
+    """``1.05× [0.98, 1.12] n.s.``; ``1.00×`` for the reference; ``—`` for a chain never measured."""
+    if row.ratio is None:
+        return "—"
+    if row.reference:
+        return _ratio(1.0)
+    parts = [_ratio(row.ratio), _interval(row.ratio_low, row.ratio_high), significance(row)]
+    return " ".join(p for p in parts if p)
+
+
+def timeit_line(row: Any, precision: int = 3, error: BaseException | None = None) -> str:
+    """``joke_chain: 610 ms ± 64.0 ms per run (mean ± std. dev. of 7 runs)``, as ``%timeit`` says it."""
+    label = one_line(row.label, LABEL_WIDTH)
+    failed = f", {row.failures} failed" if row.failures else ""
+    if not row.runs:
+        why = f": {one_line(error_text(error), 80)}" if error is not None else ""
+        return f"{label}: no successful run ({row.failures} failed{why})"
+    mean, std = format_time(row.mean, precision), format_time(row.stdev, precision)
+    runs = plural(row.runs, "run")
+    return f"{label}: {mean} ± {std} per run (mean ± std. dev. of {runs}{failed})"
+
+
+def speedup_head(row: Any) -> str:
+    """``map_chain: 1.90× faster than its branches run one after another`` (empty for non-maps).
+
+    The point of a parallel map, in one sentence: what its branches would cost in sequence against
+    what the map cost.
+    """
+    if (
+        row.speedup is None
+        or not row.branches
+        or not math.isfinite(row.speedup)
+        or row.speedup <= 0
+    ):
+        return ""
+    faster = row.speedup >= 1
+    factor = row.speedup if faster else 1 / row.speedup
+    word = "faster" if faster else "slower"
+    label = one_line(row.label, LABEL_WIDTH)
+    return f"{label}: {factor:.2f}× {word} than its branches run one after another"
+
+
+def speedup_line(row: Any, precision: int = 3) -> str:
+    """:func:`speedup_head` with the arithmetic: ``(joke 610 ms + poem 1.20 s = 1.81 s; in
+    parallel 952 ms)``."""
+    head = speedup_head(row)
+    if not head:
+        return ""
+    items = list(row.branches.items())
+    shown = [f"{one_line(k, 20)} {format_time(v, precision)}" for k, v in items]
+    if len(shown) > MAX_BRANCHES_LISTED:
+        shown = [*shown[:MAX_BRANCHES_LISTED], f"{len(items) - MAX_BRANCHES_LISTED} more"]
+    total = format_time(sum(row.branches.values()), precision)
+    return (
+        f"{head} ({' + '.join(shown)} = {total}; in parallel {format_time(row.median, precision)})"
+    )
+
+
+def stopped_note(result: Any) -> str:
+    """Said whenever ``--max-time`` cut the measurement short, so fewer runs are not a surprise."""
+    return f"stopped early after {plural(len(result.orders), 'round')} (--max-time)"
+
+
+def progress_text(done: int, total: int, failures: int = 0) -> str:
+    """``measuring 12/21 runs…`` while ``%chaintime`` works (``measuring…`` before it knows)."""
+    text = f"measuring {done}/{total} runs…" if total else "measuring…"
+    return f"{text} · {failures} failed" if failures else text
+
+
+# -- the whole text --------------------------------------------------------------------------------
+
+
+def timing_text(result: Any) -> str:
+    """A :class:`~chainmagic.run.timing_result.TimingResult` as text; never raises.
+
+    ::
+
+        chain       runs   median         mean ± std      min      max     ttft  vs fastest
+        joke_chain     7   610 ms   619 ms ± 52.7 ms   550 ms   710 ms   120 ms  1.00×
+        map_chain      7   1.30 s   1.31 s ± 24.1 ms   1.28 s   1.35 s   1.30 s  2.13× [1.97, 2.26] *
+
+        joke_chain: 619 ms ± 52.7 ms per run (mean ± std. dev. of 7 runs)
+        map_chain: 1.31 s ± 24.1 ms per run (mean ± std. dev. of 7 runs)
+        map_chain: 1.39× faster than its branches run one after another (joke 600 ms + …)
+
+        joke_chain is the fastest (median 610 ms)
+          2.13× [1.97, 2.26] slower: map_chain
+    """
+    try:
+        return _timing_text(result)
+    except Exception as exc:
+        return f"<TimingResult: not displayable ({error_text(exc)})>"
+
+
+def _timing_text(result: Any) -> str:
+    rows = list(result.rows)
+    if not rows:
+        return "no chain was timed"
+    precision = precision_of(result)
+    lines = _table(result, rows, precision)
+    lines.append("")
+    for row in rows:
+        timing = result.chains.get(row.label)
+        lines.append(timeit_line(row, precision, getattr(timing, "last_error", None)))
+    lines += [line for line in (speedup_line(row, precision) for row in rows) if line]
+    lines += ["", result.summary()]
+    if result.stopped_early:
+        lines.append(stopped_note(result))
+    return "\n".join(lines)
+
+
+def _table(result: Any, rows: list[Any], precision: int) -> list[str]:
+    """Fixed-width rows; column widths depend on labels and counts, never on measured times."""
+    tw = time_width(precision)
+
+    def t(value: float | None) -> str:
+        return format_time(value, precision)
+
+    def spread(row: Any) -> str:
+        if not row.runs:
+            return "—"
+        return f"{t(row.mean).rjust(tw)} ± {t(row.stdev).rjust(tw)}"
+
+    columns: list[tuple[str, list[str], int]] = [  # header, cells, fixed width (0: from cells)
+        ("chain", [one_line(r.label, LABEL_WIDTH) for r in rows], 0),
+        ("runs", [str(r.runs) for r in rows], 0),
+    ]
+    if any(r.failures for r in rows):
+        columns.append(("failed", [str(r.failures) for r in rows], 0))
+    columns += [
+        ("median", [t(r.median) for r in rows], tw),
+        ("mean ± std", [spread(r) for r in rows], 2 * tw + 3),
+        ("min", [t(r.min) for r in rows], tw),
+        ("max", [t(r.max) for r in rows], tw),
+    ]
+    if any(r.p95 is not None for r in rows):
+        columns.append(("p95", [t(r.p95) for r in rows], tw))
+    columns.append(("ttft", [t(r.ttft) for r in rows], tw))
+    widths = [max(len(head), fixed or max(len(c) for c in cells)) for head, cells, fixed in columns]
+
+    def line(cells: list[str]) -> str:
+        out = [cells[0].ljust(widths[0])]
+        out += [cell.rjust(width) for cell, width in zip(cells[1:-1], widths[1:])]
+        out.append(cells[-1])  # the ratio: last, and unpadded, so its width shifts nothing
+        return _GAP.join(out).rstrip()
+
+    lead = "vs baseline" if result.baseline else "vs fastest"
+    out = [line([head for head, _, _ in columns] + [lead])]
+    for i, row in enumerate(rows):
+        out.append(line([cells[i] for _, cells, _ in columns] + [ratio_cell(row)]))
+    return out

@@ -1,0 +1,390 @@
+"""``%chaintime``'s display: golden text (numbers masked), HTML, the live view and its bundles."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from textwrap import dedent
+from typing import Any
+
+import pytest
+
+from chainmagic.core import RunnableLambda
+from chainmagic.display import LiveTiming, TimingView, bundle, timing_html, timing_text
+from chainmagic.display._timing_text import format_time, progress_text
+from chainmagic.display.timing import show_timing
+from chainmagic.run.timing import ChainTiming, time_chains
+from chainmagic.run.timing_result import TimingResult
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+bundle_module = importlib.import_module("chainmagic.display.bundle")
+
+# The patterns a notebook's sanitize file uses (see chainmagic.display._timing_text).
+_TIME = re.compile(r"[ ]*\d+(?:\.\d+)? (?:s|ms|µs|ns)\b")
+_RATIO = re.compile(r"[ ]*\d+\.\d+×")
+_INTERVAL = re.compile(r"\[\d+\.\d+, \d+\.\d+\]")
+
+
+def mask(text: str) -> str:
+    return _INTERVAL.sub("[R, R]", _RATIO.sub(" R×", _TIME.sub(" T", text)))
+
+
+def golden(text: str) -> str:
+    return dedent(text).strip("\n")
+
+
+JOKE = [0.61, 0.58, 0.66, 0.60, 0.71, 0.55, 0.62]
+POEM = [1.20, 1.25, 1.18, 1.31, 1.22, 1.19, 1.27]
+MAP = [1.30, 1.28, 1.33, 1.29, 1.35, 1.31, 1.30]
+
+
+def chains(*timings: ChainTiming) -> dict[str, ChainTiming]:
+    return {t.label: t for t in timings}
+
+
+def joke(runs: list[float] = JOKE, **kw: Any) -> ChainTiming:
+    return ChainTiming("joke_chain", all_runs=list(runs), ttfts=[0.12] * len(runs), **kw)
+
+
+def poem(**kw: Any) -> ChainTiming:
+    return ChainTiming("poem_chain", all_runs=list(POEM), ttfts=[0.30] * 7, **kw)
+
+
+def map_chain() -> ChainTiming:
+    branches = {"joke": [0.60] * 7, "poem": [1.20, 1.22, 1.19, 1.25, 1.21, 1.20, 1.23]}
+    return ChainTiming("map_chain", all_runs=list(MAP), ttfts=list(MAP), branches=branches)
+
+
+def three() -> TimingResult:
+    return TimingResult(chains(joke(), poem(), map_chain()), orders=[[]] * 7, runs_requested=7)
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def test_text_is_a_table_then_timeit_lines_then_the_speedup_then_the_summary() -> None:
+    assert mask(timing_text(three())) == golden(
+        """
+        chain       runs   median         mean ± std      min      max     ttft  vs fastest
+        joke_chain     7 T T ± T T T T R×
+        poem_chain     7 T T ± T T T T R× [R, R] *
+        map_chain      7 T T ± T T T T R× [R, R] *
+
+        joke_chain: T ± T per run (mean ± std. dev. of 7 runs)
+        poem_chain: T ± T per run (mean ± std. dev. of 7 runs)
+        map_chain: T ± T per run (mean ± std. dev. of 7 runs)
+        map_chain: R× faster than its branches run one after another (joke T + poem T = T; in parallel T)
+
+        joke_chain is the fastest (median T)
+         R× [R, R] slower: poem_chain
+         R× [R, R] slower: map_chain
+        """
+    )
+
+
+def test_text_numbers_are_the_measured_ones() -> None:
+    text = timing_text(three())
+    assert text.splitlines()[1] == (
+        "joke_chain     7   610 ms   619 ms ± 52.7 ms   550 ms   710 ms   120 ms  1.00×"
+    )
+    assert "joke_chain: 619 ms ± 52.7 ms per run (mean ± std. dev. of 7 runs)" in text
+    assert "map_chain: 1.39× faster than its branches run one after another (" in text
+    assert "(joke 600 ms + poem 1.21 s = 1.81 s; in parallel 1.30 s)" in text
+
+
+def test_column_widths_do_not_depend_on_the_times() -> None:
+    fast = TimingResult(chains(joke([x / 1000 for x in JOKE]), poem()), baseline="poem_chain")
+    slow = TimingResult(chains(joke([x * 10 for x in JOKE]), poem()), baseline="poem_chain")
+    assert timing_text(fast).splitlines()[0] == timing_text(slow).splitlines()[0]
+    assert mask(timing_text(fast)).splitlines()[1] == mask(timing_text(slow)).splitlines()[1]
+
+
+def test_p95_column_only_with_twenty_runs() -> None:
+    assert "p95" not in timing_text(three()).splitlines()[0]
+    many = joke([0.5 + i / 100 for i in range(20)])
+    text = timing_text(TimingResult(chains(many, poem())))
+    header = text.splitlines()[0].split()
+    assert header[header.index("max") + 1] == "p95"
+    assert mask(text).splitlines()[2].startswith("poem_chain     7 T T ± T T T        — T")
+
+
+def test_failures_get_a_column_and_a_note_only_when_there_are_some() -> None:
+    assert "failed" not in timing_text(three())
+    result = TimingResult(chains(joke(), poem(failures=2, last_error=ValueError("no rhyme"))))
+    lines = timing_text(result).splitlines()
+    assert lines[0].split()[:3] == ["chain", "runs", "failed"]
+    assert lines[2].split()[:3] == ["poem_chain", "7", "2"]
+    assert "(mean ± std. dev. of 7 runs, 2 failed)" in lines[5]
+
+
+def test_stopped_early_is_said() -> None:
+    result = TimingResult(chains(joke(), poem()), orders=[[]] * 3, stopped_early=True)
+    assert timing_text(result).splitlines()[-1] == "stopped early after 3 rounds (--max-time)"
+    assert "stopped early" not in timing_text(three())
+
+
+def test_baseline_heads_the_ratio_column_and_precision_is_honoured() -> None:
+    result = TimingResult(chains(joke(), poem()), baseline="poem_chain", precision=2)
+    lines = timing_text(result).splitlines()
+    assert lines[0].endswith("vs baseline")
+    assert lines[2].endswith("1.00×")
+    assert "joke_chain: 620 ms ± 53 ms per run" in lines[4]
+    assert "poem_chain is the baseline" in timing_text(result)
+
+
+def test_format_time_is_format_seconds_at_three_digits() -> None:
+    assert format_time(0.61234) == "612 ms"
+    assert format_time(0.061234, 4) == "61.23 ms"
+    assert format_time(0.9996, 2) == "1.0 s"
+    assert format_time(1.5e-5, 1) == "20 µs"
+    assert format_time(None, 5) == "—"
+
+
+def test_a_chain_without_a_successful_run_never_breaks_the_renderers() -> None:
+    dead = ChainTiming("dead", failures=3, last_error=RuntimeError("boom"))
+    for result in (
+        TimingResult(chains(joke(), dead)),
+        TimingResult(chains(dead)),
+        TimingResult(chains(dead, joke()), baseline="dead"),
+        TimingResult({}),
+    ):
+        text, page = timing_text(result), timing_html(result)
+        assert "not displayable" not in text + page
+    text = timing_text(TimingResult(chains(joke(), dead)))
+    assert "dead: no successful run (3 failed: RuntimeError: boom)" in text
+    assert text.splitlines()[2].split() == ["dead", "0", "3", "—", "—", "—", "—", "—", "—"]
+    assert "no chain finished a run" in timing_text(TimingResult(chains(dead)))
+
+
+def test_a_broken_result_is_reported_not_raised() -> None:
+    class Broken:
+        @property
+        def rows(self) -> list[Any]:
+            raise RuntimeError("no rows")
+
+    assert timing_text(Broken()) == "<TimingResult: not displayable (RuntimeError: no rows)>"
+    assert "not displayable" in timing_html(Broken())
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+
+def test_html_escapes_labels() -> None:
+    evil = ChainTiming(
+        "<b>evil</b>&", all_runs=list(POEM), branches={"<i>": [0.5] * 7, "b": [0.6] * 7}
+    )
+    page = timing_html(TimingResult(chains(joke(), evil)))
+    assert "<b>evil</b>" not in page and "<i>" not in page
+    assert "&lt;b&gt;evil&lt;/b&gt;&amp;" in page
+
+
+def test_html_marks_the_fastest_row_green() -> None:
+    page = timing_html(three())
+    (best,) = re.findall(r'<tr class="chainmagic-best"[^>]*>.*?</tr>', page)
+    assert "joke_chain" in best and "fastest" in best
+    assert "poem_chain" not in best
+
+
+def test_html_has_bars_a_breakdown_per_map_and_the_summary() -> None:
+    page = timing_html(three())
+    assert page.count("no successful run") == 0
+    assert "map_chain: 1.39× faster than its branches run one after another" in page
+    assert "one after another</td>" in page and "map_chain (parallel)" in page
+    assert "joke_chain is the fastest (median 610 ms)" in page
+    assert page.count("<table") == 3  # the table, the bar chart, one map breakdown
+
+
+def test_html_says_stopped_early() -> None:
+    result = TimingResult(chains(joke(), poem()), orders=[[]] * 2, stopped_early=True)
+    assert "stopped early after 2 rounds (--max-time)" in timing_html(result)
+
+
+def test_repr_and_repr_html_are_the_renderers() -> None:
+    result = three()
+    assert repr(result) == timing_text(result)
+    assert result._repr_html_() == timing_html(result)
+
+
+# -- the widget ------------------------------------------------------------------------------------
+
+
+def test_view_shows_progress_then_the_final_html() -> None:
+    view = TimingView(total=6, rate=0)
+    assert view.label.value.endswith("measuring 0/6 runs…</span>")
+    timings = chains(joke([0.6]), poem(failures=1))
+    view.on_progress(timings, 4, 6)
+    assert (view.progress.value, view.progress.max) == (4, 6)
+    assert "measuring 4/6 runs… · 1 failed" in view.label.value
+    assert view.plain() == "measuring 4/6 runs… · 1 failed"
+    assert view.body.value == ""
+    result = three()
+    view.finish(result)
+    assert view.body.value == timing_html(result)
+    assert view.progress.value == view.progress.max
+    assert view.status.layout.display == "none"
+    view.on_progress(timings, 5, 6)  # late progress after the end draws nothing
+    assert view.body.value == timing_html(result)
+    data = view._repr_mimebundle_()
+    assert data["text/plain"] == timing_text(result)
+    assert data["text/html"] == timing_html(result)
+
+
+def test_view_throttles_progress() -> None:
+    view = TimingView(total=1000, rate=2.0)
+    for done in range(1, 1001):
+        view.on_progress({}, done, 1000)
+    assert view.redraws < 10
+    view.finish(three())
+    assert view._throttle.draws < 12
+
+
+def test_progress_text() -> None:
+    assert progress_text(0, 0) == "measuring…"
+    assert progress_text(12, 21) == "measuring 12/21 runs…"
+
+
+# -- live display and bundles ----------------------------------------------------------------------
+
+
+class Handle:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
+    def update(self, data: dict[str, Any], raw: bool = False) -> None:
+        self.updates.append(data)
+
+
+class FakeKernelShell:
+    kernel = object()
+
+    def __init__(self) -> None:
+        self.displayed: list[dict[str, Any]] = []
+        self.handles: list[Handle] = []
+
+
+@pytest.fixture
+def kernel(monkeypatch: pytest.MonkeyPatch) -> FakeKernelShell:
+    shell = FakeKernelShell()
+
+    def display(data: dict[str, Any], raw: bool = False, display_id: Any = None) -> Any:
+        shell.displayed.append(data)
+        if display_id:
+            shell.handles.append(Handle())
+            return shell.handles[-1]
+        return None
+
+    monkeypatch.setattr(bundle_module, "_shell", lambda: shell)
+    monkeypatch.setattr("IPython.display.display", display)
+    return shell
+
+
+def fast_chains() -> dict[str, Any]:
+    return {
+        "upper": RunnableLambda(lambda x: x.upper()),
+        "twice": RunnableLambda(lambda x: x * 2),
+    }
+
+
+@pytest.mark.parametrize(("mode", "keys"), [("on", 3), ("off", 2), ("auto", 3)])
+def test_live_timing_in_a_kernel_ends_with_the_final_bundle(
+    kernel: FakeKernelShell, mode: str, keys: int
+) -> None:
+    live = LiveTiming(mode, total=6)
+    (first,) = kernel.displayed
+    assert first["text/plain"] == "measuring…"
+    assert len(first) == keys
+    timings, orders, early = time_chains(
+        fast_chains(), "ab", runs=3, warmup=0, on_progress=live.on_progress
+    )
+    result = TimingResult(timings, orders=orders, stopped_early=early)
+    live.finish(result)
+    (final,) = kernel.handles[0].updates
+    assert len(final) == keys
+    assert final["text/plain"] == timing_text(result)
+    assert final["text/html"] == timing_html(result)
+    assert len(kernel.displayed) == 1
+    if keys == 3:
+        assert final[WIDGET] == first[WIDGET]
+        assert isinstance(live.view, TimingView)
+        assert live.view.body.value == timing_html(result)
+    else:
+        assert live.view is None
+
+
+def test_live_timing_without_a_kernel_shows_nothing_until_the_end(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    live = LiveTiming("auto")
+    assert live.handle is None and live.view is None
+    live.on_progress({}, 1, 2)
+    live.finish(three())
+    assert capsys.readouterr().out == ""  # no IPython shell: the magic returns or prints it
+
+
+def test_a_failing_view_never_breaks_the_measurement(kernel: FakeKernelShell) -> None:
+    live = LiveTiming("on")
+
+    class Exploding:
+        def on_progress(self, *args: Any) -> None:
+            raise RuntimeError("view broke")
+
+        def finish(self, result: Any) -> None:
+            raise RuntimeError("view broke")
+
+    live.view = Exploding()
+    timings, orders, _ = time_chains(
+        fast_chains(), "ab", runs=1, warmup=0, on_progress=live.on_progress
+    )
+    result = TimingResult(timings, orders=orders)
+    live.finish(result)
+    assert kernel.handles[0].updates[0]["text/plain"] == timing_text(result)
+
+
+def test_bundle_routes_a_timing_result(kernel: FakeKernelShell) -> None:
+    result = three()
+    assert bundle(result) == {"text/plain": timing_text(result), "text/html": timing_html(result)}
+    show_timing(result, mode="on")
+    show_timing(result, mode="off")
+    on, off = kernel.displayed
+    assert set(on) == {"text/plain", "text/html", WIDGET}
+    assert set(off) == {"text/plain", "text/html"}
+    assert on["text/plain"] == timing_text(result)
+
+
+KERNEL_CELL = dedent(
+    """
+    from chainmagic.core import FakeChatModel, RunnableParallel
+    from chainmagic.display import LiveTiming
+    from chainmagic.run.timing import time_chains
+    from chainmagic.run.timing_result import TimingResult
+
+    joke = FakeChatModel(latency=0.01)
+    chains = {"joke": joke, "map": RunnableParallel(a=FakeChatModel(latency=0.01), b=joke)}
+    live = LiveTiming("auto", total=6)
+    timings, orders, early = time_chains(chains, "bear", runs=3, on_progress=live.on_progress)
+    live.finish(TimingResult(timings, orders=orders, stopped_early=early))
+    """
+)
+
+
+def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget() -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(KERNEL_CELL)]
+    root = Path(__file__).resolve().parents[2]
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(root)}}
+    )
+    client.execute()
+    (output,) = nb.cells[0].outputs
+    data = output["data"]
+    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert data["text/plain"].startswith("chain  runs   median")
+    assert re.search(r"\nmap: R× (faster|slower) than its branches", mask(data["text/plain"]))
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    html_values = [m["state"].get("value", "") for m in state.values()]
+    assert any(isinstance(v, str) and "chainmagic-timing" in v for v in html_values)
+    bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
+    assert [(b["value"], b["max"]) for b in bars] == [(6, 6)]
