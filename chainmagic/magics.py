@@ -106,7 +106,9 @@ class ChainMagics(Magics):
             if not args.quiet:
                 from chainmagic.display import show_graph
 
-                show_graph(runnable.get_graph(), dsl.input_variables(runnable), name=name)
+                show_graph(
+                    runnable.get_graph(), dsl.input_variables(runnable), name, mode=self.widgets
+                )
             return None
         try:
             value = parse_input(args.input, ns)

@@ -35,6 +35,7 @@ __all__ = [
     "html_of",
     "in_kernel",
     "plain_text",
+    "repr_bundle",
     "show",
     "show_graph",
     "show_python",
@@ -56,6 +57,8 @@ def plain_text(obj: Any, limit: int | None = None) -> str:
         return batch_text(obj, limit)
     if isinstance(obj, TimingResult):
         return timing_text(obj)
+    if isinstance(obj, _graph_type()):
+        return graph_text(obj)
     return safe_repr(obj)
 
 
@@ -67,6 +70,8 @@ def html_of(obj: Any, limit: int | None = None) -> str:
         return batch_html(obj, limit)
     if isinstance(obj, TimingResult):
         return timing_html(obj)
+    if isinstance(obj, _graph_type()):
+        return graph_html(obj)
     try:
         own = obj._repr_html_()
         if isinstance(own, str):
@@ -74,6 +79,12 @@ def html_of(obj: Any, limit: int | None = None) -> str:
     except Exception:
         pass
     return f'<pre style="font-family:{MONO}">{html.escape(plain_text(obj, limit))}</pre>'
+
+
+def _graph_type() -> type:
+    from chainmagic.core.graph import Graph
+
+    return Graph
 
 
 def bundle(obj: Any, widget: Any | None = None, *, limit: int | None = None) -> dict[str, Any]:
@@ -270,17 +281,68 @@ def show(obj: Any, *, mode: str | bool = "auto", limit: int | None = None) -> No
     _publish(bundle(obj, view, limit=limit))
 
 
+def repr_bundle(obj: Any, limit: int | None = None) -> dict[str, Any]:
+    """``_repr_mimebundle_`` for results, batches, timings and graphs: never raises.
+
+    In a kernel the bundle carries a widget view of the finished object (so ``-o`` results shown as
+    ``Out[n]`` look like the live ones); elsewhere just the text and HTML.
+    """
+    try:
+        view = _finished_view(obj, limit) if widgets_enabled("auto") else None
+        return bundle(obj, view, limit=limit)
+    except Exception:
+        return {"text/plain": safe_repr(obj)}
+
+
+def _finished_view(obj: Any, limit: int | None) -> Any:
+    from chainmagic.core.graph import Graph
+
+    if isinstance(obj, Graph):
+        import ipywidgets
+
+        return ipywidgets.HTML(graph_html(obj))
+    if isinstance(obj, TimingResult):
+        from chainmagic.display._timing_view import TimingView
+
+        timing = TimingView()
+        timing.finish(obj)
+        return timing
+    from chainmagic.display.widgets import view_for
+
+    view = view_for(obj, limit)
+    if isinstance(view, _result_view()):
+        view.on_change(obj, "done")
+    elif view is not None:
+        view.finish()
+    return view
+
+
 # -- dry runs and code ------------------------------------------------------------------------------
 
 
-def show_graph(graph: Any, variables: Sequence[str] | None = None, name: str | None = None) -> None:
-    """Display a dry run: the chain's graph and the inputs it needs."""
-    _publish(
-        {
-            "text/plain": graph_text(graph, variables, name),
-            "text/html": graph_html(graph, variables, name),
-        }
-    )
+def show_graph(
+    graph: Any,
+    variables: Sequence[str] | None = None,
+    name: str | None = None,
+    *,
+    mode: str | bool = "auto",
+) -> None:
+    """Display a dry run: the chain's graph and the inputs it needs (as a widget too, in a kernel)."""
+    html_text = graph_html(graph, variables, name)
+    data: dict[str, Any] = {
+        "text/plain": graph_text(graph, variables, name),
+        "text/html": html_text,
+    }
+    if widgets_enabled(mode):
+        try:
+            import ipywidgets
+
+            model_id = _model_id(ipywidgets.HTML(html_text))
+            if model_id is not None:
+                data[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": model_id}
+        except Exception:  # a graph without its widget is still a graph
+            pass
+    _publish(data)
 
 
 display_graph = show_graph

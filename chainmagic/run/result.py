@@ -145,6 +145,11 @@ class ChainResult:
 
         return result_html(self)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from chainmagic.display.bundle import repr_bundle
+
+        return repr_bundle(self)
+
 
 def to_plain(value: Any) -> Any:
     """A JSON-friendly copy: messages become their content, documents their dict."""

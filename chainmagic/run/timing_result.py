@@ -211,3 +211,8 @@ class TimingResult:
         from chainmagic.display.timing import timing_html
 
         return timing_html(self)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        from chainmagic.display.bundle import repr_bundle
+
+        return repr_bundle(self)
