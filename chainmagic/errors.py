@@ -133,6 +133,9 @@ class ChainRunError(ChainError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (self.cause, self.path), {}, {"partial": self.partial}))
 
+    def __repr__(self) -> str:
+        return f"ChainRunError(path={self.where!r}, cause={self.cause!r})"
+
     def _render_traceback_(self) -> list[str]:
         """What IPython shows instead of a traceback: the failing step and the cause, in one line.
 

@@ -145,4 +145,4 @@ def test_pick_of_several_names_the_missing_one():
 def test_pick_from_a_non_dict_says_so():
     with pytest.raises(ChainRunError) as info:
         RunnablePick("a").invoke(42)
-    assert str(info.value.cause) == "cannot pick 'a': the input is a int, not a dict"
+    assert str(info.value.cause) == "cannot pick 'a': the input is not a dict but int"
