@@ -7,7 +7,8 @@
 ``-i where did harrison work?``     plain text, when it is not a Python expression
 
 A single undefined name is never quietly taken as text: a typo in a variable name would otherwise
-run the chain on the wrong input.
+run the chain on the wrong input. For the same reason an unquoted ``{...}`` or ``[...]`` that the
+option parser split at its spaces is read again as one value, not joined into text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["InputError", "parse_input", "parse_value"]
+__all__ = ["InputError", "is_pair", "parse_input", "parse_value"]
+
+_DISPLAYS = (ast.Dict, ast.List, ast.Set)
+_QUOTED_EXAMPLE = '{"topic": "bear"}'
 
 
 class InputError(ValueError):
@@ -32,7 +36,12 @@ def parse_input(tokens: Sequence[str], namespace: Mapping[str, Any]) -> Any:
     if all(pair is not None for pair in pairs):
         return {key: parse_value(value) for key, value in pairs}  # type: ignore[misc]
     if len(tokens) > 1:
-        return " ".join(tokens)
+        text = " ".join(tokens)
+        if not _is_display(text):
+            return text
+        # An unquoted {...} or [...] was split at its spaces: read it as one value again rather
+        # than run the chain on the text of a broken literal.
+        return _single(text, namespace)
     return _single(tokens[0], namespace)
 
 
@@ -44,11 +53,25 @@ def parse_value(text: str) -> Any:
         return text
 
 
+def is_pair(token: str) -> bool:
+    """Whether one ``-i`` token is a ``key=value`` pair."""
+    return _pair(token) is not None
+
+
 def _pair(token: str) -> tuple[str, str] | None:
     key, sep, value = token.partition("=")
     if sep and key.isidentifier() and not value.startswith("="):
         return key, value
     return None
+
+
+def _is_display(text: str) -> bool:
+    """Whether ``text`` reads as a Python dict, list or set display (``{...}``, ``[...]``)."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return isinstance(tree.body, _DISPLAYS)
 
 
 def _single(text: str, namespace: Mapping[str, Any]) -> Any:
@@ -76,4 +99,7 @@ def _single(text: str, namespace: Mapping[str, Any]) -> Any:
     try:
         return eval(compile(tree, "<-i>", "eval"), dict(namespace))  # the user's own expression
     except Exception as exc:
-        raise InputError(f"-i {text}: {type(exc).__name__}: {exc}") from None
+        hint = ""
+        if isinstance(tree.body, _DISPLAYS):  # its inner quotes were lost to option splitting
+            hint = f"; to pass it as a literal, quote all of it: -i '{_QUOTED_EXAMPLE}'"
+        raise InputError(f"-i {text}: {type(exc).__name__}: {exc}{hint}") from None

@@ -1,0 +1,264 @@
+"""``%chaintime`` / ``%%chaintime`` in a real InteractiveShell and in a real kernel (nbclient)."""
+
+from __future__ import annotations
+
+import re
+import time
+from textwrap import dedent
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+
+from chainmagic.run.timing_result import TimingResult
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+SETUP = dedent(
+    """\
+    from chainmagic.core import FakeChatModel, RunnableLambda
+    flaky = FakeChatModel(fail_rate=0.5, seed=3)
+    branch = FakeChatModel(latency=0.3)
+    calls = []
+    def noting(label):
+        return RunnableLambda(lambda x: calls.append(label) or x)
+    a, b, c = noting("a"), noting("b"), noting("c")
+    """
+)
+CHAINS = dedent(
+    """\
+    %%chain
+    joke_chain = "tell me a joke about {topic}" | model
+    poem_chain = "write a 2-line poem about {topic}" | model
+    map_chain  = {joke: joke_chain, poem: poem_chain}
+    flaky_chain = "x {topic}" | flaky
+    slow_map = {joke: "j {topic}" | branch, poem: "p {topic}" | branch}
+    """
+)
+
+
+@pytest.fixture
+def ip(ipython: Any) -> Any:
+    ipython.ok(SETUP)
+    ipython.ok(CHAINS)
+    return ipython
+
+
+def squeeze(text: str, mask: Any) -> str:
+    """Times masked and runs of spaces made one: the table's shape without its measured widths."""
+    return re.sub(r" +", " ", mask(text))
+
+
+def test_the_language_reference_example(ip: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear joke_chain poem_chain map_chain -n 3 -o")
+    result = ran.value
+    assert isinstance(result, TimingResult)
+    assert list(result.chains) == ["joke_chain", "poem_chain", "map_chain"]
+    assert result.input == {"topic": "bear"}
+    assert all(t.runs == 3 and t.failures == 0 for t in result.chains.values())
+    table = ran.outputs[0]["text/plain"]
+    assert table.splitlines()[0].split()[:3] == ["chain", "runs", "median"]
+    for label in result.chains:
+        assert f"{label}: " in table
+        assert f"\n{label} " in table
+
+
+def test_golden_table_of_one_chain(ip: Any, mask: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear joke_chain -n 3")
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html"}]
+    assert squeeze(ran.outputs[0]["text/plain"], mask) == (
+        "chain runs median mean ± std min max ttft vs fastest\n"
+        "joke_chain 3 T T ± T T T T 1.00×\n"
+        "\n"
+        "joke_chain: T ± T per run (mean ± std. dev. of 3 runs)\n"
+        "\n"
+        "joke_chain is the fastest (median T)"
+    )
+    html = ran.outputs[0]["text/html"]
+    assert "joke_chain" in html
+    assert html.lstrip().startswith("<")
+
+
+def test_chain_names_may_come_before_or_after_the_options(ip: Any) -> None:
+    before = ip.ok("%chaintime joke_chain map_chain -n 1 -w 0 -q -o -i topic=bear").value
+    after = ip.ok("%chaintime -n 1 -w 0 -q -o -i topic=bear joke_chain map_chain").value
+    assert list(before.chains) == list(after.chains) == ["joke_chain", "map_chain"]
+    assert after.input == {"topic": "bear"}
+
+
+def test_o_returns_v_stores_q_shows_nothing(ip: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0 -q -v kept")
+    assert ran.outputs == []
+    assert ran.stdout == ""
+    assert ran.value is None
+    assert isinstance(ip.ns["kept"], TimingResult)
+    assert ip.ns["kept"]["joke_chain"].runs == 2
+
+    ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0 -o")
+    assert isinstance(ran.value, TimingResult)
+    assert len(ran.outputs) == 1
+
+    ip.ok("got = %chaintime -i topic=bear joke_chain -n 1 -w 0 -o -q")
+    assert isinstance(ip.ns["got"], TimingResult)
+
+
+def test_runs_interleave_in_a_shuffled_seeded_order(ip: Any) -> None:
+    ip.ok("calls.clear()")
+    result = ip.ok("%chaintime -i x=1 a b c -n 6 -w 0 --seed 5 -q -o").value
+    assert len(result.orders) == 6
+    assert all(sorted(order) == ["a", "b", "c"] for order in result.orders)
+    assert len({tuple(order) for order in result.orders}) > 1  # not one fixed order
+    assert ip.ns["calls"] == [label for order in result.orders for label in order]
+    again = ip.ok("%chaintime -i x=1 a b c -n 6 -w 0 --seed 5 -q -o").value
+    assert again.orders == result.orders
+    other = ip.ok("%chaintime -i x=1 a b c -n 6 -w 0 --seed 6 -q -o").value
+    assert other.orders != result.orders
+
+
+def test_warmup_runs_are_made_and_dropped(ip: Any) -> None:
+    ip.ok("calls.clear()")
+    result = ip.ok("%chaintime -i x=1 a b -n 2 -w 3 -q -o").value
+    assert len(ip.ns["calls"]) == (3 + 2) * 2
+    assert result["a"].runs == result["b"].runs == 2
+
+
+def test_failed_runs_are_counted_apart(ip: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear joke_chain flaky_chain -n 10 -w 0 -o")
+    flaky = ran.value["flaky_chain"]
+    assert flaky.failures > 0
+    assert flaky.runs > 0
+    assert flaky.runs + flaky.failures == 10
+    assert len(flaky.all_runs) == flaky.runs  # failures never enter the statistics
+    assert ran.value["joke_chain"].failures == 0
+    table = ran.outputs[0]["text/plain"]
+    assert "failed" in table.splitlines()[0]
+    assert f"of {flaky.runs} runs, {flaky.failures} failed)" in table
+
+
+def test_max_time_stops_early(ip: Any) -> None:
+    start = time.perf_counter()
+    ran = ip.ok("%chaintime -i topic=bear slow_map joke_chain -n 50 -w 0 --max-time 0.5 -o")
+    assert time.perf_counter() - start < 2
+    result = ran.value
+    assert result.stopped_early
+    assert 1 <= len(result.orders) < 50
+    assert result["slow_map"].runs == result["joke_chain"].runs == len(result.orders)
+    assert "(--max-time)" in ran.outputs[0]["text/plain"]
+
+
+def test_a_map_of_two_branches_costs_its_slowest_and_reports_the_speedup(ip: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear slow_map -n 3 -w 0 -o")
+    (row,) = ran.value.rows
+    assert 0.29 <= row.median < 0.40
+    assert set(row.branches) == {"joke", "poem"}
+    assert all(0.29 <= seconds < 0.40 for seconds in row.branches.values())
+    assert 1.7 <= row.speedup <= 2.1
+    table = ran.outputs[0]["text/plain"]
+    found = re.search(
+        r"slow_map: (\d\.\d\d)× faster than its branches run one after another", table
+    )
+    assert found is not None, table
+    assert 1.7 <= float(found.group(1)) <= 2.1
+
+
+def test_cell_form_takes_names_and_labelled_pipelines(ip: Any) -> None:
+    ran = ip.ok(
+        '%%chaintime -i topic=bear -n 2 -w 0 -o\njoke_chain\nshort: "one word about {topic}" | model\n'
+    )
+    assert list(ran.value.chains) == ["joke_chain", "short"]
+    assert ran.value["short"].runs == 2
+
+
+def test_baseline_is_the_reference(ip: Any) -> None:
+    result = ip.ok(
+        "%chaintime -i topic=bear joke_chain slow_map -n 2 -w 0 --baseline slow_map -q -o"
+    ).value
+    assert result.reference == "slow_map"
+    rows = {row.label: row for row in result.rows}
+    assert rows["slow_map"].ratio == 1.0
+    assert rows["joke_chain"].ratio < 0.1
+
+
+def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
+    ip.ok('%config ChainMagics.widgets = "on"')
+    ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0")
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", WIDGET}]
+    assert ran.outputs[0]["text/plain"].startswith("chain ")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%chaintime -i topic=bear joke_chian", "no chain named 'joke_chian' in the notebook"),
+        ("%chaintime joke_chain", "%chaintime needs an input: -i topic=bear"),
+        ("%chaintime -i topic=bear", "%chaintime needs chains: %chaintime -i ... chain_a chain_b"),
+        (
+            "%chaintime -i topic=bear joke_chain --baseline map_chain",
+            "--baseline map_chain: not one of joke_chain",
+        ),
+        ("%chaintime -i topic=bear joke_chain -n 0", "-n needs at least 1 run and -w at least 0"),
+        ("%chaintime -i topic=bear joke_chain --bogus", "unrecognized arguments: --bogus"),
+        (
+            "%chaintime -i nothere joke_chain",
+            "-i nothere: no variable 'nothere' in the notebook; "
+            "to pass it as text, quote it: -i '\"nothere\"'",
+        ),
+        (
+            "%%chaintime -i topic=bear\nx = joke_chain",
+            "%%chaintime lines are chain names or 'label: pipeline'",
+        ),
+    ],
+)
+def test_usage_errors(ip: Any, line: str, message: str) -> None:
+    ran = ip(line)
+    assert type(ran.error) is UsageError
+    assert str(ran.error) == message
+    assert ran.stderr == f"UsageError: {message}\n"
+    assert ran.outputs == []
+
+
+def test_an_unknown_statistic_is_a_usage_error(ip: Any) -> None:
+    ran = ip("%chaintime -i topic=bear joke_chain --stat mode")
+    assert type(ran.error) is UsageError
+    assert str(ran.error).startswith("argument --stat: invalid choice: 'mode' (choose from ")
+
+
+# -- in a real kernel -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def kernel_timing(kernel: Any) -> dict[str, Any]:
+    """Cells run once in the shared kernel: a live table, a quiet -o, a quiet -v."""
+    assert kernel.run(SETUP)[0] == []
+    outputs, _ = kernel.run(CHAINS)
+    assert [o["output_type"] for o in outputs] == ["display_data"], outputs
+    cells = {
+        "live": "%chaintime -i topic=bear joke_chain map_chain -n 3 -w 1",
+        "o": "%chaintime -i topic=bear joke_chain -n 2 -w 0 -q -o",
+        "v": "%chaintime -i topic=bear joke_chain -n 2 -w 0 -q -v stored\nstored['joke_chain'].runs",
+    }
+    return {key: kernel.run(source)[0] for key, source in cells.items()}
+
+
+def test_kernel_shows_one_output_with_widget_html_and_final_text(
+    kernel: Any, kernel_timing: dict[str, Any]
+) -> None:
+    outputs = kernel_timing["live"]
+    assert [o["output_type"] for o in outputs] == ["display_data"]
+    data = outputs[0]["data"]
+    assert set(data) == {"text/plain", "text/html", WIDGET}
+    text = data["text/plain"]
+    assert "measuring" not in text
+    assert text.splitlines()[0].split()[:2] == ["chain", "runs"]
+    assert "\njoke_chain " in text
+    assert "\nmap_chain " in text
+    assert "map_chain" in data["text/html"]
+    assert data[WIDGET]["model_id"] in kernel.widget_state
+
+
+def test_kernel_o_and_v(kernel_timing: dict[str, Any]) -> None:
+    (result,) = kernel_timing["o"]
+    assert result["output_type"] == "execute_result"
+    assert result["data"]["text/plain"].startswith("chain ")
+    (count,) = kernel_timing["v"]
+    assert count["data"]["text/plain"] == "2"
