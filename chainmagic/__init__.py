@@ -41,7 +41,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext chainmagic``: remove the magics again."""
-    magics = ipython.magics_manager.magics
+    manager = ipython.magics_manager
     for kind in ("line", "cell"):
         for name in ("chain", "chaintime"):
-            magics[kind].pop(name, None)
+            manager.magics[kind].pop(name, None)
+    manager.registry.pop("ChainMagics", None)

@@ -135,25 +135,43 @@ class FakeChatModel(BaseChatModel):
 
     # -- how it says it -------------------------------------------------------------------------
 
+    def _plan(
+        self, messages: list[BaseMessage], *, whole: bool
+    ) -> tuple[str, float, Exception | None]:
+        """The reply, the pause before it (to the first token, or ``whole`` answer), and any failure.
+
+        An injected failure is raised only after the latency, as a real model's error arrives
+        after the request's round trip, so a failing branch does not beat its siblings to the end.
+        """
+        try:
+            text = self.reply(messages)
+        except Exception as exc:
+            return "", self.delay(), exc
+        tokens = max(len(_PIECE.findall(text)) - 1, 0) if whole else 0
+        return text, self.delay() + self.token_delay * tokens, None
+
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        text = self.reply(messages)
-        pause = self.delay() + self.token_delay * max(len(_PIECE.findall(text)) - 1, 0)
+        text, pause, failure = self._plan(messages, whole=True)
         if pause:
             time.sleep(pause)
+        if failure is not None:
+            raise failure
         return self._message(messages, text)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        text = self.reply(messages)
-        pause = self.delay() + self.token_delay * max(len(_PIECE.findall(text)) - 1, 0)
+        text, pause, failure = self._plan(messages, whole=True)
         if pause:
             await _sleep(pause)
+        if failure is not None:
+            raise failure
         return self._message(messages, text)
 
     def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        text = self.reply(messages)
-        pause = self.delay()
+        text, pause, failure = self._plan(messages, whole=False)
         if pause:
             time.sleep(pause)
+        if failure is not None:
+            raise failure
         final = self._message(messages, text)
         pieces = _PIECE.findall(text) or [text]
         for i, piece in enumerate(pieces):
@@ -162,10 +180,11 @@ class FakeChatModel(BaseChatModel):
             yield _chunk(final, piece, last=i == len(pieces) - 1)
 
     async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        text = self.reply(messages)
-        pause = self.delay()
+        text, pause, failure = self._plan(messages, whole=False)
         if pause:
             await _sleep(pause)
+        if failure is not None:
+            raise failure
         final = self._message(messages, text)
         pieces = _PIECE.findall(text) or [text]
         for i, piece in enumerate(pieces):
