@@ -102,13 +102,17 @@ class Graph:
         return "\n".join(line.rstrip() for line in lines)
 
     def draw_mermaid(self) -> str:
+        """Mermaid text: one node per step, edges into a branch labelled by its key."""
         out = ["graph TD"]
         for node in self.nodes:
             if node.kind == "map":
                 continue
-            text = node.label.replace('"', "#quot;")
-            out.append(f'    n{node.id}["{text}"]')
-        out.extend(f"    n{a} --> n{b}" for a, b in self.edges)
+            out.append(f'    n{node.id}["{_mermaid_text(node.label)}"]')
+        keys = _branch_keys(self.root, "")
+        for a, b in self.edges:
+            key = keys.get(b)
+            arrow = f'-->|"{_mermaid_text(key)}"|' if key else "-->"
+            out.append(f"    n{a} {arrow} n{b}")
         return "\n".join(out)
 
     def to_html(self) -> str:
@@ -122,6 +126,32 @@ class Graph:
 
     def _repr_html_(self) -> str:
         return self.to_html()
+
+
+def _mermaid_text(text: str) -> str:
+    flat = " ".join(text.split())  # a newline would end the Mermaid statement
+    return flat.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+
+def _branch_keys(node: Node, prefix: str) -> dict[int, str]:
+    """The id of each branch's first step → the branch's key (``outer › inner`` for nested maps)."""
+    keys: dict[int, str] = {}
+    if node.kind == "sequence":
+        for child in node.children:
+            keys.update(_branch_keys(child, prefix))
+    elif node.kind == "map":
+        for key, branch in zip(node.keys, node.children):
+            if key == "…" or not branch.children:  # assign's passthrough column
+                continue
+            path = f"{prefix} › {key}" if prefix else key
+            first = branch.children[0]
+            if first.kind == "map":
+                keys.update(_branch_keys(first, path))
+            else:
+                keys[first.id] = path
+            for child in branch.children[1:]:
+                keys.update(_branch_keys(child, ""))
+    return keys
 
 
 def _node(step: Any, counter: Any) -> Node:
@@ -143,6 +173,9 @@ def _node(step: Any, counter: Any) -> Node:
         return Node(next(counter), step.label or "sequence", "sequence", children)
     if isinstance(step, (RunnableParallel, RunnableAssign)):
         mapper = step.mapper if isinstance(step, RunnableAssign) else step
+        if not mapper.steps:  # a map with no branch is one step that outputs {} (or the input)
+            empty = "assign()" if isinstance(step, RunnableAssign) else "{}"
+            return Node(next(counter), step.label or empty, "step")
         branches = []
         for key, branch in mapper.steps.items():
             inner = _node(branch, counter)
@@ -204,8 +237,8 @@ def _map_block(node: Node) -> tuple[list[str], int]:
     center = (anchors[0] + anchors[-1]) // 2
     top = _rule(total, anchors, center, "┌┬┐┴┼")
     bottom = _rule(total, anchors, center, "└┴┘┬┼")
-    if len(anchors) == 1:
-        top = bottom = " " * anchors[0] + "│"
+    if len(anchors) == 1:  # nothing to fork or join: the sequence's connectors are enough
+        return _pad(lines_out), center
     return _pad([top, *lines_out, bottom]), center
 
 

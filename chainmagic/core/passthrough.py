@@ -21,7 +21,9 @@ class MissingKeyError(KeyError):
             have = ", ".join(repr(k) for k in list(input)[:8]) or "none"
             self.message = f"the input has no key {key!r} (it has: {have})"
         else:
-            self.message = f"cannot pick {key!r}: the input is not a dict but {type(input).__name__}"
+            self.message = (
+                f"cannot pick {key!r}: the input is not a dict but {type(input).__name__}"
+            )
         super().__init__(key)
 
     def __str__(self) -> str:

@@ -48,6 +48,12 @@ __all__ = ["BUILTINS", "CompiledCell", "chain", "compile", "input_variables"]
 BUILTINS = ("passthrough", "str", "json", "model", "assign", "system", "human", "ai")
 _ROLES = {"system": "system", "human": "human", "ai": "ai"}
 _CALLABLE_BUILTINS = frozenset({"model", "assign", "system", "human", "ai"})
+_USAGE = {  # built-ins that only make sense called
+    "assign": "assign(key=pipeline, ...)",
+    "system": 'system("...")',
+    "human": 'human("...")',
+    "ai": 'ai("...")',
+}
 
 
 @dataclass
@@ -120,7 +126,7 @@ class _Compiler:
         self.default_model = defaults.model if default_model is None else default_model
         self.program = program
         self.namespace = namespace
-        self.lines = program.source.splitlines()
+        self.lines = program.source.split("\n")  # the lexer's lines (not str.splitlines')
         self.first_line = program.span.line  # the %%chain line itself may be line 1
         self.local: dict[str, Runnable] = {}
         self._model: Runnable | None = None
@@ -165,15 +171,16 @@ class _Compiler:
         keys: tuple[str, ...] | None = None
         for child in node.steps:
             runnable = self.step(child)
-            if keys is not None and isinstance(runnable, ChatPromptTemplate):
-                missing = [v for v in runnable.input_variables if v not in keys]
+            # A namespace prompt or map is wrapped to carry its name; its shape is the inner step's.
+            inner = runnable.bound if isinstance(runnable, RunnableBinding) else runnable
+            if keys is not None and isinstance(inner, ChatPromptTemplate):
+                missing = [v for v in inner.input_variables if v not in keys]
                 if missing:
-                    have = ", ".join(keys) or "nothing"
+                    have = f"only has {', '.join(keys)}" if keys else "has no keys"
                     raise self.error(
-                        f"the prompt uses {{{missing[0]}}}, but its input only has {have}",
-                        child.span,
+                        f"the prompt uses {{{missing[0]}}}, but its input {have}", child.span
                     )
-            keys = tuple(runnable.steps) if isinstance(runnable, RunnableParallel) else None
+            keys = tuple(inner.steps) if isinstance(inner, RunnableParallel) else None
             steps.append(runnable)
         return _at(RunnableSequence(*steps), node.span)
 
@@ -186,20 +193,10 @@ class _Compiler:
 
     def name(self, node: Name) -> Runnable:
         head = node.parts[0]
-        if head in self.local:
-            value: Any = self.local[head]
-        elif head in self.namespace:
-            value = self.namespace[head]
-        elif len(node.parts) == 1 and head in ("passthrough", "str", "json", "model"):
+        user = head in self.local or head in self.namespace
+        if not user and len(node.parts) == 1 and head in ("passthrough", "str", "json", "model"):
             return self.builtin(head, node.span)
-        else:
-            raise self.unknown(head, node.span)
-        for part in node.parts[1:]:
-            try:
-                value = getattr(value, part)
-            except AttributeError:
-                raise self.error(f"{head!r} has no attribute {part!r}", node.span) from None
-        return self.reference(value, node.dotted, node.span)
+        return self.reference(self.name_value(node), node.dotted, node.span)
 
     def builtin(self, name: str, span: Span) -> Runnable:
         if name == "passthrough":
@@ -235,6 +232,7 @@ class _Compiler:
             raise self.error(f"{label!r} cannot be a step: {exc}", span) from None
         bound = RunnableBinding(runnable, {"run_name": label})
         bound.dsl_ref = label  # type: ignore[attr-defined]
+        bound.dsl_plain = runnable is not value  # type: ignore[attr-defined]  # not a Runnable itself
         return _at(bound, span)
 
     def call(self, node: Call) -> Runnable:
@@ -277,7 +275,9 @@ class _Compiler:
             raise self.error(
                 f"calling {node.func.dotted}(...) failed: {type(exc).__name__}: {exc}", node.span
             ) from exc
-        return self.reference(value, node.func.dotted, node.span)
+        step = self.reference(value, node.func.dotted, node.span)
+        step.dsl_call = (args, kwargs)  # type: ignore[attr-defined]  # to_python spells the call
+        return step
 
     def messages(self, node: Messages) -> Runnable:
         parts: list[tuple[str, str]] = []
@@ -332,13 +332,28 @@ class _Compiler:
         )
 
     def name_value(self, node: Name) -> Any:
+        """The object a (dotted) name means in the cell or the namespace; built-ins are not objects."""
         head = node.parts[0]
-        value = self.local[head] if head in self.local else self.namespace[head]
-        for part in node.parts[1:]:
+        if head in self.local:
+            value: Any = self.local[head]
+        elif head in self.namespace:
+            value = self.namespace[head]
+        elif head in BUILTINS and len(node.parts) > 1:
+            raise self.error(f"the built-in {head!r} has no attribute {node.parts[1]!r}", node.span)
+        elif head in _USAGE:
+            raise self.error(f"{head!r} takes arguments: write {_USAGE[head]}", node.span)
+        else:
+            raise self.unknown(head, node.span)
+        for i, part in enumerate(node.parts[1:], 1):
+            owner = ".".join(node.parts[:i])
             try:
                 value = getattr(value, part)
             except AttributeError:
-                raise self.error(f"{head!r} has no attribute {part!r}", node.span) from None
+                raise self.error(f"{owner!r} has no attribute {part!r}", node.span) from None
+            except Exception as exc:  # a property is user code: its failure is the cell's error
+                raise self.error(
+                    f"reading {owner}.{part} failed: {type(exc).__name__}: {exc}", node.span
+                ) from exc
         return value
 
     # -- errors ----------------------------------------------------------------------------------

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainmagic.core.lambdas import RunnableGenerator, RunnableLambda
 from chainmagic.core.messages import AIMessage, HumanMessage, SystemMessage
 from chainmagic.core.parallel import RunnableParallel
 from chainmagic.core.parsers import JsonOutputParser, StrOutputParser
 from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
 from chainmagic.core.prompts import ChatPromptTemplate
+from chainmagic.core.runnable import Runnable
 from chainmagic.core.sequence import RunnableSequence
 from chainmagic.core.wrappers import RunnableBinding
 
@@ -24,6 +26,8 @@ _OURS = {
     "JsonOutputParser": "chainmagic.core",
     "RunnableParallel": "chainmagic.core",
     "RunnablePassthrough": "chainmagic.core",
+    "RunnableGenerator": "chainmagic.core",
+    "RunnableLambda": "chainmagic.core",
     "StrOutputParser": "chainmagic.core",
     "init_chat_model": "chainmagic.core",
     "itemgetter": "operator",
@@ -33,6 +37,8 @@ _LANGCHAIN = {
     "JsonOutputParser": "langchain_core.output_parsers",
     "RunnableParallel": "langchain_core.runnables",
     "RunnablePassthrough": "langchain_core.runnables",
+    "RunnableGenerator": "langchain_core.runnables",
+    "RunnableLambda": "langchain_core.runnables",
     "StrOutputParser": "langchain_core.output_parsers",
     "init_chat_model": "langchain.chat_models",
     "itemgetter": "operator",
@@ -48,7 +54,10 @@ def to_python(chain: Any, *, name: str | None = None, langchain: bool = False) -
     """Python code that builds the same chain; assigns it to ``name`` (or ``chain``)."""
     used: set[str] = set()
     models: dict[int, tuple[str, str]] = {}
-    body = _expr(chain, used, models, 0)
+    refs: set[str] = set()
+    body = _expr(chain, used, models, refs, 0)
+    if _is_plain(chain):  # `chain = my_function` would not be a runnable
+        body = _as_runnable(chain, body, used)
     lines: list[str] = []
     sources = _LANGCHAIN if langchain else _OURS
     by_module: dict[str, list[str]] = {}
@@ -58,44 +67,63 @@ def to_python(chain: Any, *, name: str | None = None, langchain: bool = False) -
     lines.extend(f"from {module} import {', '.join(names)}" for module, names in stdlib_first)
     if lines:
         lines.append("")
-    for var, expr in models.values():
+    # Models are named once every name the chain uses is known, so none shadows a notebook object.
+    taken = set(refs)
+    for token, expr in models.values():
+        var, n = "model", 1
+        while var in taken:
+            n += 1
+            var = f"model_{n}"
+        taken.add(var)
         lines.append(f"{var} = {expr}")
+        body = body.replace(token, var)
     lines.append(f"{name or 'chain'} = {body}")
     return "\n".join(lines) + "\n"
 
 
-def _expr(step: Any, used: set[str], models: dict[int, tuple[str, str]], depth: int) -> str:
+def _expr(
+    step: Any, used: set[str], models: dict[int, tuple[str, str]], refs: set[str], depth: int
+) -> str:
     pad = "    " * (depth + 1)
     ref = getattr(step, "dsl_ref", None)
     if isinstance(step, RunnableBinding):
-        if ref is not None:
+        if ref is None:
+            return _expr(step.bound, used, models, refs, depth)
+        refs.add(str(ref).split(".")[0])
+        call = getattr(step, "dsl_call", None)
+        if call is None:
             return str(ref)
-        return _expr(step.bound, used, models, depth)
+        args, kwargs = call
+        spelled = [_value(a, used, models, refs, depth) for a in args]
+        spelled += [f"{k}={_value(v, used, models, refs, depth)}" for k, v in kwargs.items()]
+        return f"{ref}({', '.join(spelled)})"
     spec = getattr(step, "dsl_spec", None)
     if spec is not None:
         if id(step) not in models:
             used.add("init_chat_model")
             spec_name, kwargs = spec
             args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
-            var = "model" if not models else f"model_{len(models) + 1}"
-            models[id(step)] = (var, f"init_chat_model({spec_name!r}{args})")
+            token = f"\x00{len(models)}\x00"  # named in to_python; repr() never yields a NUL
+            models[id(step)] = (token, f"init_chat_model({spec_name!r}{args})")
         return models[id(step)][0]
     if isinstance(step, RunnableSequence):
-        parts = [_expr(s, used, models, depth + 1) for s in step.steps]
+        parts = [_expr(s, used, models, refs, depth + 1) for s in step.steps]
+        if _is_plain(step.steps[0]) and _is_plain(step.steps[1]):
+            # `itemgetter("a") | f` would be Python's own `|`: the first must be a runnable.
+            parts[0] = _as_runnable(step.steps[0], parts[0], used)
         inner = f"\n{pad}| ".join(parts)
         return f"(\n{pad}{inner}\n{'    ' * depth})"
-    if isinstance(step, RunnableParallel):
+    if isinstance(step, (RunnableParallel, RunnableAssign)):
+        branches = step.mapper.steps if isinstance(step, RunnableAssign) else step.steps
+        items = "".join(
+            f"{pad}{k!r}: {_expr(v, used, models, refs, depth + 1)},\n" for k, v in branches.items()
+        )
+        mapping = f"{{\n{items}{'    ' * depth}}}" if items else "{}"
+        if isinstance(step, RunnableAssign):
+            used.add("RunnablePassthrough")
+            return f"RunnablePassthrough.assign(**{mapping})"
         used.add("RunnableParallel")
-        items = ",\n".join(
-            f"{pad}{k!r}: {_expr(v, used, models, depth + 1)}" for k, v in step.steps.items()
-        )
-        return f"RunnableParallel({{\n{items},\n{'    ' * depth}}})"
-    if isinstance(step, RunnableAssign):
-        used.add("RunnablePassthrough")
-        items = ",\n".join(
-            f"{pad}{k!r}: {_expr(v, used, models, depth + 1)}" for k, v in step.mapper.steps.items()
-        )
-        return f"RunnablePassthrough.assign(**{{\n{items},\n{'    ' * depth}}})"
+        return f"RunnableParallel({mapping})"
     if isinstance(step, RunnablePassthrough) and step.func is None:
         used.add("RunnablePassthrough")
         return "RunnablePassthrough()"
@@ -104,7 +132,8 @@ def _expr(step: Any, used: set[str], models: dict[int, tuple[str, str]], depth: 
         return f"itemgetter({step.keys!r})"
     if isinstance(step, ChatPromptTemplate):
         used.add("ChatPromptTemplate")
-        if step.template is not None:
+        first = step.messages[0] if len(step.messages) == 1 else None
+        if step.template is not None and isinstance(first, tuple) and first[0] is HumanMessage:
             return f"ChatPromptTemplate.from_template({step.template!r})"
         parts = []
         for part in step.messages:
@@ -123,3 +152,35 @@ def _expr(step: Any, used: set[str], models: dict[int, tuple[str, str]], depth: 
     raise CannotTranslate(
         f"{step!r} was not written by name in the cell, so it has no Python spelling"
     )
+
+
+def _value(
+    value: Any, used: set[str], models: dict[int, tuple[str, str]], refs: set[str], depth: int
+) -> str:
+    """A call argument: a step as code, a literal (number, string, list, dict...) as its repr."""
+    if isinstance(value, Runnable):
+        return _expr(value, used, models, refs, depth)
+    return repr(value)
+
+
+def _is_plain(step: Any) -> bool:
+    """Is the code for ``step`` a plain Python object (an itemgetter, a notebook function)?"""
+    return isinstance(step, RunnablePick) or getattr(step, "dsl_plain", False)
+
+
+def _as_runnable(step: Any, code: str, used: set[str]) -> str:
+    """``code`` (a plain object) made a runnable the way the chain coerced it."""
+    inner = step.bound if isinstance(step, RunnableBinding) else step
+    if isinstance(inner, RunnableParallel):
+        used.add("RunnableParallel")
+        return f"RunnableParallel({code})"
+    if isinstance(inner, ChatPromptTemplate):
+        used.add("ChatPromptTemplate")
+        return f"ChatPromptTemplate.from_template({code})"
+    if isinstance(inner, RunnableGenerator):
+        used.add("RunnableGenerator")
+        return f"RunnableGenerator({code})"
+    if isinstance(inner, (RunnableLambda, RunnablePick)):
+        used.add("RunnableLambda")
+        return f"RunnableLambda({code})"
+    return code  # an object with .invoke (a LangChain runnable) works as it is
