@@ -15,6 +15,7 @@ Messages say what happened, where, and at most one useful hint.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = [
@@ -25,9 +26,18 @@ __all__ = [
     "ChainSyntaxError",
     "MissingCredentialsError",
     "ModelError",
+    "redact",
 ]
 
 PATH_SEP = " › "
+MASK = "**********"
+# OpenAI-style keys (sk-..., sk-proj-...), and bearer tokens, as error texts and echoed lines show them.
+_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{4,}|(?<=Bearer )[A-Za-z0-9_.\-]{8,}")
+
+
+def redact(text: str) -> str:
+    """``text`` with anything that looks like an API key masked: no error ever shows one."""
+    return _KEYLIKE.sub(lambda m: ("sk-" if m.group().startswith("sk-") else "") + MASK, text)
 
 
 class ChainError(Exception):
@@ -57,8 +67,8 @@ class ChainSyntaxError(ChainError, SyntaxError):
     def __str__(self) -> str:
         """One short message with the line and a caret, for the magics' UsageError."""
         if self.lineno is None or self.text is None:
-            return str(self.msg)
-        line = self.text.rstrip("\n")
+            return redact(str(self.msg))
+        line = redact(self.text.rstrip("\n"))
         prefix = f"  line {self.lineno}: "
         caret = " " * (len(prefix) + max((self.offset or 1) - 1, 0)) + "^"
         width = (self.end_offset or 0) - (self.offset or 0)
@@ -128,7 +138,7 @@ class ChainRunError(ChainError):
             if str(self.cause)
             else type(self.cause).__name__
         )
-        return f"{self.where} failed: {cause}" if self.path else cause
+        return redact(f"{self.where} failed: {cause}" if self.path else cause)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (self.cause, self.path), {}, {"partial": self.partial}))
@@ -150,7 +160,7 @@ class ModelError(ChainError):
     def __init__(self, message: str, *, status: int | None = None, provider: str | None = None):
         self.status = status
         self.provider = provider
-        super().__init__(message)
+        super().__init__(redact(message))
 
 
 class MissingCredentialsError(ModelError):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -29,7 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chainmagic.core.openai_errors import ModelErrors
-from chainmagic.errors import MissingCredentialsError
+from chainmagic.errors import MASK, MissingCredentialsError, redact
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -44,8 +43,7 @@ __all__ = [
 DEFAULT_TIMEOUT = 60.0  # openai's own default is 600 s: far too long to stare at a notebook cell
 OPENAI_URL = "https://api.openai.com/v1"
 PLACEHOLDER_KEY = "not-needed"  # 3.x rejects an empty key; local servers ignore whatever is sent
-_MASK = "**********"
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{4,}")  # OpenAI's messages echo keys, masked or not
+_MASK = MASK
 
 
 class Secret:
@@ -129,7 +127,7 @@ class ClientSettings:
         key = self.api_key.get()
         if len(key) >= 4:
             text = text.replace(key, _MASK)
-        return _KEYLIKE.sub("sk-" + _MASK, text)
+        return redact(text)
 
 
 def settings(

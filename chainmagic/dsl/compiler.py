@@ -367,11 +367,26 @@ class _Compiler:
         )
 
     def unknown(self, name: str, span: Span) -> ChainNameError:
-        known = [k for k in self.namespace if isinstance(k, str) and not k.startswith("_")]
+        known = [
+            k
+            for k, v in self.namespace.items()
+            if isinstance(k, str) and not k.startswith("_") and _suggestable(k, v)
+        ]
         pool = [*self.local, *known, *BUILTINS]
         candidates = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
         where = str(self.error("", span)).lstrip("\n")
         return ChainNameError(name, candidates, where=where)
+
+
+# Names a notebook always has (IPython's own) that are never what a typo meant.
+_SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
+
+
+def _suggestable(name: str, value: Any) -> bool:
+    """Whether a namespace entry is worth suggesting for a typo: not a module, not the shell's."""
+    if name in _SHELL_NAMES:
+        return False
+    return not isinstance(value, type(difflib)) and not isinstance(value, type(len))
 
 
 def _at(runnable: Runnable, span: Span, label: str | None = None) -> Runnable:

@@ -46,6 +46,12 @@ _LANGCHAIN = {
 _ROLE = {HumanMessage: "human", SystemMessage: "system", AIMessage: "ai"}
 
 
+def _secret(name: str) -> bool:
+    """Arguments never written into generated code, even when the cell spelled them out."""
+    lowered = name.lower()
+    return "key" in lowered or "token" in lowered or "secret" in lowered or "password" in lowered
+
+
 class CannotTranslate(ValueError):
     """A step that has no Python spelling (an object not reachable by a name)."""
 
@@ -102,9 +108,11 @@ def _expr(
         if id(step) not in models:
             used.add("init_chat_model")
             spec_name, kwargs = spec
-            args = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+            kept = {k: v for k, v in kwargs.items() if not _secret(k)}
+            args = "".join(f", {k}={v!r}" for k, v in kept.items())
+            note = "  # the key is left out: set it in the environment" if kept != kwargs else ""
             token = f"\x00{len(models)}\x00"  # named in to_python; repr() never yields a NUL
-            models[id(step)] = (token, f"init_chat_model({spec_name!r}{args})")
+            models[id(step)] = (token, f"init_chat_model({spec_name!r}{args}){note}")
         return models[id(step)][0]
     if isinstance(step, RunnableSequence):
         parts = [_expr(s, used, models, refs, depth + 1) for s in step.steps]

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from chainmagic.core.models.base import BaseChatModel, usage
@@ -51,7 +52,24 @@ class FakeChatModel(BaseChatModel):
         error: type[Exception] | Exception | None = None,
         model: str = "fake:echo",
         name: str | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        max_tokens: int | None = None,
+        stop: str | Sequence[str] | None = None,
+        api_key: Any = None,
+        base_url: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
+        # Connection settings are accepted and dropped, so swapping 'openai:...' for 'fake:...'
+        # in a spec is the only change a chain needs to run offline. The key is never stored.
+        del api_key, base_url, timeout, max_retries
+        # Sampling settings are accepted so any model spec's keywords work here too; the fake
+        # model is deterministic whatever the temperature, but max_tokens and stop cut its reply.
+        self.temperature = temperature
+        self.top_p = top_p
+        self.max_tokens = max_tokens
+        self.stop = [stop] if isinstance(stop, str) else list(stop or [])
         self.responses = responses
         self.latency = latency
         self.jitter = jitter
@@ -123,13 +141,25 @@ class FakeChatModel(BaseChatModel):
             return FakeModelError(message, provider="fake")
         return error(message)
 
+    def _limit(self, text: str) -> tuple[str, str]:
+        """The reply cut at a stop sequence and at ``max_tokens``, with OpenAI's finish reason."""
+        for marker in self.stop:
+            if marker and marker in text:
+                text = text[: text.index(marker)]
+        if self.max_tokens is not None:
+            pieces = _PIECE.findall(text)
+            if len(pieces) > self.max_tokens:
+                return "".join(pieces[: max(self.max_tokens, 0)]), "length"
+        return text, "stop"
+
     def _message(self, messages: list[BaseMessage], text: str) -> AIMessage:
+        text, reason = self._limit(text)
         with self._lock:
             n = next(self._ids)
         return AIMessage(
             text,
             id=f"fake-{n}",
-            response_metadata={"model_name": self.model_name, "finish_reason": "stop"},
+            response_metadata={"model_name": self.model_name, "finish_reason": reason},
             usage_metadata=usage(messages, text),
         )
 
@@ -147,7 +177,7 @@ class FakeChatModel(BaseChatModel):
             text = self.reply(messages)
         except Exception as exc:
             return "", self.delay(), exc
-        tokens = max(len(_PIECE.findall(text)) - 1, 0) if whole else 0
+        tokens = max(len(_PIECE.findall(self._limit(text)[0])) - 1, 0) if whole else 0
         return text, self.delay() + self.token_delay * tokens, None
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
@@ -173,7 +203,7 @@ class FakeChatModel(BaseChatModel):
         if failure is not None:
             raise failure
         final = self._message(messages, text)
-        pieces = _PIECE.findall(text) or [text]
+        pieces = _PIECE.findall(final.content) or [final.content]
         for i, piece in enumerate(pieces):
             if i and self.token_delay:
                 time.sleep(self.token_delay)
@@ -186,7 +216,7 @@ class FakeChatModel(BaseChatModel):
         if failure is not None:
             raise failure
         final = self._message(messages, text)
-        pieces = _PIECE.findall(text) or [text]
+        pieces = _PIECE.findall(final.content) or [final.content]
         for i, piece in enumerate(pieces):
             if i and self.token_delay:
                 await _sleep(self.token_delay)
