@@ -12,12 +12,13 @@ has already paid for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from queue import SimpleQueue
 from typing import Any, TypeVar
 
 from chainmagic.core import pool
 
-__all__ = ["in_thread", "run_sync"]
+__all__ = ["in_thread", "run_sync", "transform_in_thread"]
 
 T = TypeVar("T")
 
@@ -80,3 +81,81 @@ def _settle(loop: Any, future: Any, result: Any, error: BaseException | None) ->
         loop.call_soon_threadsafe(apply)
     except RuntimeError:  # the loop closed while the function ran: nobody is waiting
         pass
+
+
+class _Failure:
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END: Any = object()
+
+
+async def transform_in_thread(
+    transform: Callable[[Iterator[Any]], Iterator[Any]], chunks: AsyncIterator[Any]
+) -> AsyncIterator[Any]:
+    """Run a sync generator over an async stream on a pool thread, streaming both ways.
+
+    Input chunks are handed to the thread as they arrive and output chunks come back as they are
+    made, so a sync step in an async chain does not turn a token stream into one lump. An upstream
+    failure reaches the generator as that same exception; closing the stream abandons the thread.
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    inbox: SimpleQueue[Any] = SimpleQueue()
+    outbox: asyncio.Queue[tuple[int, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def post(message: tuple[int, Any]) -> None:
+        try:
+            loop.call_soon_threadsafe(outbox.put_nowait, message)
+        except RuntimeError:  # the loop is gone: nobody is reading any more
+            stop.set()
+
+    def source() -> Iterator[Any]:
+        while True:
+            item = inbox.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+
+    def pump() -> None:
+        try:
+            for chunk in transform(source()):
+                if stop.is_set():
+                    return
+                post((0, chunk))
+        except BaseException as exc:
+            post((2, exc))
+        else:
+            post((1, None))
+
+    async def feed() -> None:
+        try:
+            async for chunk in chunks:
+                inbox.put(chunk)
+        except BaseException as exc:  # handed to the generator, which raises it on our side
+            inbox.put(_Failure(exc))
+        finally:
+            inbox.put(_END)
+
+    pool.spawn(pump)
+    feeder = asyncio.ensure_future(feed())
+    try:
+        while True:
+            kind, item = await outbox.get()
+            if kind == 0:
+                yield item
+            elif kind == 1:
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+        feeder.cancel()
+        inbox.put(_END)

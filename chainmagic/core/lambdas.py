@@ -11,7 +11,7 @@ from functools import partial
 from operator import itemgetter
 from typing import Any
 
-from chainmagic.core.aio import in_thread, run_sync
+from chainmagic.core.aio import in_thread, run_sync, transform_in_thread
 from chainmagic.core.events import Run
 from chainmagic.core.runnable import Runnable, _aiter_one, aaccumulate, accumulate
 
@@ -139,10 +139,9 @@ class RunnableGenerator(Runnable):
             async for chunk in self.atransform(chunks):
                 yield chunk
             return
-        items = [c async for c in chunks]
         transform = self.transform
         assert transform is not None
-        for chunk in await in_thread(lambda: list(transform(iter(items)))):
+        async for chunk in transform_in_thread(transform, chunks):
             yield chunk
 
 

@@ -172,11 +172,6 @@ def test_a_failure_mid_stream_keeps_the_chunks_already_yielded():
     assert isinstance(info.value.cause, OSError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design question: a sync generator step under astream collects its whole input and "
-    "output on a thread (RunnableGenerator._atransform), so tokens do not flow through it",
-)
 async def test_a_sync_generator_streams_token_by_token_under_astream():
     def upper(chunks):
         for chunk in chunks:

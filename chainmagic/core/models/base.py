@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+from chainmagic.core.aio import in_thread, transform_in_thread
 from chainmagic.core.events import Run
 from chainmagic.core.messages import (
     AIMessage,
@@ -83,12 +85,19 @@ class BaseChatModel(Runnable):
         raise NotImplementedError
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        raise NotImplementedError
+        """A sync-only provider still works in async chains: its call runs on the pool."""
+        return await in_thread(partial(self._generate, messages))
 
     def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
         yield _as_chunk(self._generate(messages))
 
     async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        if (
+            type(self)._chunks is not BaseChatModel._chunks
+        ):  # a sync stream: bridge it, token by token
+            async for chunk in transform_in_thread(lambda _: self._chunks(messages), _nothing()):
+                yield chunk
+            return
         yield _as_chunk(await self._agenerate(messages))
 
     def _invoke(self, input: Any, run: Run | None) -> AIMessage:
@@ -102,6 +111,11 @@ class BaseChatModel(Runnable):
 
     def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
         return self._achunks(to_messages(input))
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield
 
 
 def _as_chunk(message: AIMessage) -> AIMessageChunk:
