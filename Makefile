@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test check unit notebooks bench clean
+.PHONY: install lab test check unit nbval browser binder chromium notebooks bench clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -18,15 +18,40 @@ install: $(STAMP)
 lab: install
 	$(PY) -m jupyterlab notebooks/01_quickstart.ipynb
 
+NOTEBOOK_TOOLS := notebooks/conftest.py notebooks/execute.py
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
+
 check: install
-	$(PY) -m ruff check chainmagic tests bench
-	$(PY) -m ruff format --check chainmagic tests bench
+	$(PY) -m ruff check chainmagic tests bench $(NOTEBOOK_TOOLS)
+	$(PY) -m ruff format --check chainmagic tests bench $(NOTEBOOK_TOOLS)
 	$(PY) -m mypy
 
 unit: install
-	$(PY) -m pytest -q -p no:randomly tests
+	$(PY) -m pytest -q -p no:randomly tests --ignore=tests/browser --ignore=tests/test_binder.py
 
-test: check unit
+# the committed tutorials, re-run and compared output by output (times masked)
+nbval: install
+	$(PY) -m pytest -q -p no:randomly $(NBVAL) notebooks/
+
+# JupyterLab in headless Chromium: every tutorial's widgets render (screenshots in build/screenshots)
+browser: install chromium
+	$(PY) -m pytest -q -p no:randomly tests/browser
+
+# Binder's install rehearsed in a fresh virtualenv from binder/ alone, every tutorial run in it
+binder: install
+	$(PY) -m pytest -q -p no:randomly tests/test_binder.py
+
+# Debian's Chromium for the browser test (never Playwright's own download: there is no network for it)
+chromium:
+	@test -x /usr/bin/chromium || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; }
+
+# re-execute the tutorials and save them with their outputs and widget state
+notebooks: install
+	$(PY) notebooks/execute.py
+
+test: check unit nbval browser binder
 
 bench: install
 	$(PY) -m bench

@@ -373,7 +373,7 @@ class _Compiler:
             if isinstance(k, str) and not k.startswith("_") and _suggestable(k, v)
         ]
         pool = [*self.local, *known, *BUILTINS]
-        candidates = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
+        candidates = difflib.get_close_matches(name, list(dict.fromkeys(pool)), n=3, cutoff=0.6)
         where = str(self.error("", span)).lstrip("\n")
         return ChainNameError(name, candidates, where=where)
 

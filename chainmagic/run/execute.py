@@ -146,7 +146,8 @@ async def _arun(
         final: Any = _NOTHING
         async for chunk in chain.astream(input, config):
             final = chunk if final is _NOTHING else add(final, chunk)
-        return finalize_output(None if final is _NOTHING else final)
+        output = finalize_output(None if final is _NOTHING else final)
+        return in_declared_order(chain, output)
 
     try:
         return await asyncio.wait_for(go(), timeout)
@@ -157,6 +158,31 @@ async def _arun(
         raise
     except Exception as exc:  # a step outside the core's naming (should not happen): still named
         raise ChainRunError(exc, [name] if name else None) from exc
+
+
+def in_declared_order(chain: Any, output: Any) -> Any:
+    """A streamed map's output with its keys in the order the map declares them.
+
+    Adding up ``{key: chunk}`` pieces orders keys by which branch spoke first, which varies from
+    run to run; ``invoke`` gives the declared order, and so must a streamed run.
+    """
+    from chainmagic.core.parallel import RunnableParallel
+    from chainmagic.core.sequence import RunnableSequence
+    from chainmagic.core.wrappers import _Wrapper
+
+    step = chain
+    while True:
+        if isinstance(step, _Wrapper):
+            step = step.bound
+        elif isinstance(step, RunnableSequence):
+            step = step.last
+        else:
+            break
+    if not isinstance(step, RunnableParallel) or not isinstance(output, dict):
+        return output
+    ordered = {k: output[k] for k in step.steps if k in output}
+    ordered.update((k, v) for k, v in output.items() if k not in ordered)
+    return ordered
 
 
 @dataclass
@@ -222,6 +248,15 @@ def execute_batch(
     start = perf_counter()
 
     async def one(i: int, sem: asyncio.Semaphore | None) -> None:
+        if sem is None:
+            await measured(i)
+        else:
+            async with sem:  # the wait for a slot is not part of the row's latency
+                await measured(i)
+        if on_change is not None:
+            on_change(batch, i)
+
+    async def measured(i: int) -> None:
         result = batch.results[i]
         recorder = Recorder(result, chain, None)
         config: dict[str, Any] = {"listener": recorder}
@@ -230,21 +265,13 @@ def execute_batch(
         t0 = perf_counter()
         recorder.t0 = t0
         try:
-            if sem is not None:
-                async with sem:
-                    result.output = await _arun(
-                        chain, result.input, config, stream=False, timeout=timeout, name=name
-                    )
-            else:
-                result.output = await _arun(
-                    chain, result.input, config, stream=False, timeout=timeout, name=name
-                )
+            result.output = await _arun(
+                chain, result.input, config, stream=False, timeout=timeout, name=name
+            )
             result.status = "ok"
         except ChainRunError as err:
             result.status, result.error = "error", err
         result.total = perf_counter() - t0
-        if on_change is not None:
-            on_change(batch, i)
 
     async def all_of() -> None:
         sem = asyncio.Semaphore(max_concurrency) if max_concurrency else None

@@ -1114,3 +1114,13 @@ def test_docs_list_every_message_template() -> None:
             stem = re.split(r"\{[a-z_]+(?:!r)?\}", template.replace("{{", "{").replace("}}", "}"))
             longest = max(stem, key=len).strip(" ;'")
             assert longest in text, name
+
+
+def test_a_suggestion_is_offered_once_even_when_the_namespace_shadows_a_builtin():
+    from chainmagic import dsl
+    from chainmagic.core import FakeChatModel
+    from chainmagic.errors import ChainNameError
+
+    with pytest.raises(ChainNameError) as info:
+        dsl.compile("mdoel", {"model": FakeChatModel()})
+    assert info.value.candidates == ["model"]

@@ -351,3 +351,23 @@ def test_batch_timeout_applies_per_item():
     assert [r.status for r in batch.results] == ["ok", "error"]
     assert isinstance(batch.results[1].error.__cause__, TimeoutError)
     assert batch.total < 1
+
+
+def test_a_streamed_map_keeps_its_declared_key_order():
+    from chainmagic.core import FakeChatModel, RunnableParallel
+    from chainmagic.run import execute
+
+    chain = RunnableParallel(
+        joke=FakeChatModel(latency=0.08), poem=FakeChatModel(latency=0.01)
+    )  # poem speaks first
+    result = execute(chain, "x", stream=True)
+    assert list(result.output) == ["joke", "poem"]
+
+
+def test_batch_latency_leaves_out_the_wait_for_a_slot():
+    from chainmagic.core import FakeChatModel
+    from chainmagic.run import execute_batch
+
+    batch = execute_batch(FakeChatModel(latency=0.05), ["a", "b", "c", "d"], max_concurrency=1)
+    assert batch.total >= 0.19  # one at a time
+    assert all(r.total < 0.12 for r in batch.results)  # each row: its own run only
