@@ -18,8 +18,9 @@ from traitlets import Bool, CFloat, CInt, Enum, Unicode
 from chainmagic import dsl
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.errors import ChainError, ChainRunError
-from chainmagic.inputs import InputError, is_pair, parse_input
+from chainmagic.inputs import InputError, parse_input
 from chainmagic.magic_line import split_line
+from chainmagic.targets import chains_after_input, chains_to_time
 
 __all__ = ["ChainMagics"]
 
@@ -154,9 +155,11 @@ class ChainMagics(Magics):
         """
         args = self._parse(self.chaintime, line)
         ns = self.shell.user_ns if self.shell is not None else {}
-        args.input, moved = _chains_after_input(args.input, ns)
-        args.chains = [*args.chains, *moved]
-        chains = self._chains_to_time(args, cell, ns)
+        args.input, moved = chains_after_input(args.input, ns)
+        default = args.model or self.default_model
+        chains = chains_to_time(
+            [*args.chains, *moved], cell, ns, lambda text: self._compile(text, ns, default)
+        )
         if args.baseline is not None and args.baseline not in chains:
             raise UsageError(f"--baseline {args.baseline}: not one of {', '.join(chains)}")
         if args.runs < 1 or args.warmup < 0:
@@ -194,45 +197,18 @@ class ChainMagics(Magics):
             warmup=args.warmup,
             precision=max(1, args.precision),
         )
-        if live is not None:
-            live.finish(result)
-        if args.store:
-            ns[args.store] = result
-        return result if args.return_result else None
-
-    def _chains_to_time(
-        self, args: Any, cell: str | None, ns: dict[str, Any]
-    ) -> dict[str, Runnable]:
-        """Chains by label: names from the line, and a cell's names and ``label: pipeline`` lines."""
-        names = list(args.chains)
-        source_lines: list[str] = []
-        for raw in (cell or "").splitlines():
-            text = raw.strip()
-            if text.isidentifier():
-                names.append(text)
-            elif text and not text.startswith("#"):
-                source_lines.append(raw)
-        chains: dict[str, Runnable] = {}
-        for name in names:
-            if name not in ns:
-                raise UsageError(f"no chain named {name!r} in the notebook")
-            try:
-                chains[name] = coerce(ns[name])
-            except TypeError as exc:
-                raise UsageError(f"{name!r} is not a chain: {exc}") from None
-        if source_lines:
-            from chainmagic.core.parallel import RunnableParallel
-
-            compiled = self._compile("\n".join(source_lines), ns, args.model or self.default_model)
-            block = compiled.chain
-            if not isinstance(block, RunnableParallel) or compiled.bindings:
-                raise UsageError("%%chaintime lines are chain names or 'label: pipeline'")
-            chains.update(block.steps)
-        if not chains:
-            raise UsageError("%chaintime needs chains: %chaintime -i ... chain_a chain_b")
-        return chains
+        return self._deliver(live, result, args, ns)
 
     # -- steps of a %%chain ---------------------------------------------------------------------
+
+    @staticmethod
+    def _deliver(live: Any, obj: Any, args: Any, ns: dict[str, Any]) -> Any:
+        """How every run ends: the final display, ``-v VAR`` stored, ``-o`` returned."""
+        if live is not None:
+            live.finish(obj)
+        if args.store:
+            ns[args.store] = obj
+        return obj if args.return_result else None
 
     @staticmethod
     def _parse(magic: Any, options: str) -> Any:
@@ -305,13 +281,10 @@ class ChainMagics(Magics):
             dsl=source,
             on_change=live.on_change if live is not None else None,
         )
-        if live is not None:
-            live.finish(result)
-        if args.store:
-            ns[args.store] = result
-        if isinstance(result.error, ChainRunError):
+        returned = self._deliver(live, result, args, ns)
+        if isinstance(result.error, ChainRunError):  # shown and stored first; the cell still fails
             raise result.error
-        return result if args.return_result else None
+        return returned
 
     def _batch(self, runnable: Runnable, name: str | None, args: Any, ns: dict[str, Any]) -> Any:
         from chainmagic.display import LiveDisplay
@@ -332,40 +305,4 @@ class ChainMagics(Magics):
             max_concurrency=args.max_concurrency or self.max_concurrency or None,
             on_change=live.on_batch_change if live is not None else None,
         )
-        if live is not None:
-            live.finish(batch)
-        if args.store:
-            ns[args.store] = batch
-        return batch if args.return_result else None
-
-
-def _chains_after_input(
-    tokens: list[str] | None, ns: dict[str, Any]
-) -> tuple[list[str] | None, list[str]]:
-    """Split ``-i topic=bear joke_chain map_chain`` into the input and the chains after it.
-
-    ``-i`` takes every value that follows it, so the names of chains typed after the input land
-    in it: after ``key=value`` pairs, the first other token starts the chains; after any other
-    input, the trailing tokens that name a runnable (or a dict of them) in the notebook do.
-    """
-    if not tokens:
-        return tokens, []
-    pairs = 0
-    while pairs < len(tokens) and is_pair(tokens[pairs]):
-        pairs += 1
-    if pairs:
-        return tokens[:pairs], tokens[pairs:]
-    cut = len(tokens)
-    while cut > 1 and _names_a_chain(tokens[cut - 1], ns):
-        cut -= 1
-    return tokens[:cut], tokens[cut:]
-
-
-def _names_a_chain(token: str, ns: dict[str, Any]) -> bool:
-    def runnable(value: Any) -> bool:
-        return callable(getattr(value, "invoke", None))
-
-    value = ns.get(token) if token.isidentifier() else None
-    if isinstance(value, dict):
-        return bool(value) and all(runnable(v) for v in value.values())
-    return runnable(value)
+        return self._deliver(live, batch, args, ns)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,45 @@ def failed_result() -> ChainResult:
 @pytest.fixture(scope="session")
 def docs_result() -> ChainResult:
     return run_docs()
+
+
+bundle_module = importlib.import_module("chainmagic.display.bundle")
+
+
+# -- a kernel that is not there: displays and display updates, recorded ----------------------
+
+
+class Handle:
+    def __init__(self) -> None:
+        self.updates: list[dict[str, Any]] = []
+
+    def update(self, data: dict[str, Any], raw: bool = False) -> None:
+        assert raw
+        self.updates.append(data)
+
+
+class FakeKernelShell:  # what the `kernel` fixture gives
+    """Just enough of an ipykernel shell: it has a ``kernel``; displays are recorded."""
+
+    kernel = object()
+
+    def __init__(self) -> None:
+        self.displayed: list[dict[str, Any]] = []
+        self.handles: list[Handle] = []
+
+
+@pytest.fixture
+def kernel(monkeypatch: pytest.MonkeyPatch) -> FakeKernelShell:
+    shell = FakeKernelShell()
+
+    def display(data: dict[str, Any], raw: bool = False, display_id: Any = None) -> Any:
+        assert raw
+        shell.displayed.append(data)
+        if display_id:
+            shell.handles.append(Handle())
+            return shell.handles[-1]
+        return None
+
+    monkeypatch.setattr(bundle_module, "_shell", lambda: shell)
+    monkeypatch.setattr("IPython.display.display", display)
+    return shell

@@ -28,42 +28,6 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 bundle_module = importlib.import_module("chainmagic.display.bundle")
 
 
-class Handle:
-    def __init__(self) -> None:
-        self.updates: list[dict[str, Any]] = []
-
-    def update(self, data: dict[str, Any], raw: bool = False) -> None:
-        assert raw
-        self.updates.append(data)
-
-
-class FakeKernelShell:
-    """Just enough of an ipykernel shell: it has a ``kernel``; displays are recorded."""
-
-    kernel = object()
-
-    def __init__(self) -> None:
-        self.displayed: list[dict[str, Any]] = []
-        self.handles: list[Handle] = []
-
-
-@pytest.fixture
-def kernel(monkeypatch: pytest.MonkeyPatch) -> FakeKernelShell:
-    shell = FakeKernelShell()
-
-    def display(data: dict[str, Any], raw: bool = False, display_id: Any = None) -> Any:
-        assert raw
-        shell.displayed.append(data)
-        if display_id:
-            shell.handles.append(Handle())
-            return shell.handles[-1]
-        return None
-
-    monkeypatch.setattr(bundle_module, "_shell", lambda: shell)
-    monkeypatch.setattr("IPython.display.display", display)
-    return shell
-
-
 @pytest.fixture
 def terminal_shell() -> Iterator[InteractiveShell]:
     """A real IPython shell without a kernel (what a terminal or a magics test has)."""
@@ -92,7 +56,7 @@ def test_bundle_text_is_the_result_text(map_result: ChainResult) -> None:
     assert data["text/html"] == result_html(map_result, 10)
 
 
-def test_widgets_modes(kernel: FakeKernelShell) -> None:
+def test_widgets_modes(kernel: Any) -> None:
     assert widgets_enabled("on") is True
     assert widgets_enabled("off") is False
     assert widgets_enabled("auto") is True  # a kernel runs us
@@ -105,7 +69,7 @@ def test_auto_is_off_without_a_kernel() -> None:
 
 @pytest.mark.parametrize(("mode", "keys"), [("on", 3), ("off", 2)])
 def test_live_display_in_a_kernel_updates_its_output_with_the_final_bundle(
-    kernel: FakeKernelShell, mode: str, keys: int
+    kernel: Any, mode: str, keys: int
 ) -> None:
     live = LiveDisplay(mode=mode, limit=2000)
     assert len(kernel.displayed) == 1  # the placeholder, shown at once from the cell's thread
@@ -126,7 +90,7 @@ def test_live_display_in_a_kernel_updates_its_output_with_the_final_bundle(
     assert len(kernel.displayed) == 1
 
 
-def test_live_batch_display_finishes_with_the_table(kernel: FakeKernelShell) -> None:
+def test_live_batch_display_finishes_with_the_table(kernel: Any) -> None:
     live = LiveDisplay(mode="on")
     inputs = [{"topic": "bear"}, {"topic": "cat"}]
     batch = execute_batch(joke_poem(), inputs, on_change=live.on_batch_change)
@@ -157,7 +121,7 @@ def test_without_ipython_nothing_is_displayed(capsys: pytest.CaptureFixture[str]
     assert set(live.bundle()) == {"text/plain", "text/html", WIDGET}
 
 
-def test_a_failing_view_never_breaks_the_run(kernel: FakeKernelShell) -> None:
+def test_a_failing_view_never_breaks_the_run(kernel: Any) -> None:
     live = LiveDisplay(mode="on")
 
     class Exploding:

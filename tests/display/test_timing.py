@@ -247,38 +247,6 @@ def test_progress_text() -> None:
 # -- live display and bundles ----------------------------------------------------------------------
 
 
-class Handle:
-    def __init__(self) -> None:
-        self.updates: list[dict[str, Any]] = []
-
-    def update(self, data: dict[str, Any], raw: bool = False) -> None:
-        self.updates.append(data)
-
-
-class FakeKernelShell:
-    kernel = object()
-
-    def __init__(self) -> None:
-        self.displayed: list[dict[str, Any]] = []
-        self.handles: list[Handle] = []
-
-
-@pytest.fixture
-def kernel(monkeypatch: pytest.MonkeyPatch) -> FakeKernelShell:
-    shell = FakeKernelShell()
-
-    def display(data: dict[str, Any], raw: bool = False, display_id: Any = None) -> Any:
-        shell.displayed.append(data)
-        if display_id:
-            shell.handles.append(Handle())
-            return shell.handles[-1]
-        return None
-
-    monkeypatch.setattr(bundle_module, "_shell", lambda: shell)
-    monkeypatch.setattr("IPython.display.display", display)
-    return shell
-
-
 def fast_chains() -> dict[str, Any]:
     return {
         "upper": RunnableLambda(lambda x: x.upper()),
@@ -288,7 +256,7 @@ def fast_chains() -> dict[str, Any]:
 
 @pytest.mark.parametrize(("mode", "keys"), [("on", 3), ("off", 2), ("auto", 3)])
 def test_live_timing_in_a_kernel_ends_with_the_final_bundle(
-    kernel: FakeKernelShell, mode: str, keys: int
+    kernel: Any, mode: str, keys: int
 ) -> None:
     live = LiveTiming(mode, total=6)
     (first,) = kernel.displayed
@@ -322,7 +290,7 @@ def test_live_timing_without_a_kernel_shows_nothing_until_the_end(
     assert capsys.readouterr().out == ""  # no IPython shell: the magic returns or prints it
 
 
-def test_a_failing_view_never_breaks_the_measurement(kernel: FakeKernelShell) -> None:
+def test_a_failing_view_never_breaks_the_measurement(kernel: Any) -> None:
     live = LiveTiming("on")
 
     class Exploding:
@@ -341,7 +309,7 @@ def test_a_failing_view_never_breaks_the_measurement(kernel: FakeKernelShell) ->
     assert kernel.handles[0].updates[0]["text/plain"] == timing_text(result)
 
 
-def test_bundle_routes_a_timing_result(kernel: FakeKernelShell) -> None:
+def test_bundle_routes_a_timing_result(kernel: Any) -> None:
     result = three()
     assert bundle(result) == {"text/plain": timing_text(result), "text/html": timing_html(result)}
     show_timing(result, mode="on")
