@@ -87,3 +87,26 @@ def A(name: str, value: Any) -> Assign:
 
 def E(value: Any) -> Expr:
     return Expr(value, NO_SPAN)
+
+
+# -- the examples of DSL.md, verbatim (shared by the parser and compiler tests) -------------------
+
+RETRIEVAL = "{context: retriever, question: passthrough} | prompt | model | str"
+
+ITALIAN = '''{context: @question | retriever, question: @question, language: @language}
+| """Answer the question based only on the following context:
+{context}
+
+Question: {question}
+
+Answer in the following language: {language}
+"""
+| model
+| str'''
+
+BLOCK_MAP = """joke: "tell me a joke about {topic}" | model
+poem: "write a 2-line poem about {topic}" | model"""
+
+ASSIGNMENTS = """joke_chain = "tell me a joke about {topic}" | model
+poem_chain = "write a 2-line poem about {topic}" | model
+map_chain  = {joke: joke_chain, poem: poem_chain}"""

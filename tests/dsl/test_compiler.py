@@ -35,27 +35,10 @@ from chainmagic.dsl.nodes import Span
 from chainmagic.dsl.python import to_python
 from chainmagic.errors import ChainError, ChainNameError, ChainRunError, ChainSyntaxError
 
+from .shapes import ASSIGNMENTS, BLOCK_MAP, ITALIAN, RETRIEVAL
+
 # -- the examples of DSL.md, verbatim, and the notebook they run in ------------------------------
 
-RETRIEVAL = "{context: retriever, question: passthrough} | prompt | model | str"
-
-ITALIAN = '''{context: @question | retriever, question: @question, language: @language}
-| """Answer the question based only on the following context:
-{context}
-
-Question: {question}
-
-Answer in the following language: {language}
-"""
-| model
-| str'''
-
-BLOCK_MAP = """joke: "tell me a joke about {topic}" | model
-poem: "write a 2-line poem about {topic}" | model"""
-
-ASSIGNMENTS = """joke_chain = "tell me a joke about {topic}" | model
-poem_chain = "write a 2-line poem about {topic}" | model
-map_chain  = {joke: joke_chain, poem: poem_chain}"""
 
 GUIDE_TEMPLATE = """Answer the question based only on the following context:
 {context}

@@ -25,7 +25,24 @@ from chainmagic.dsl.nodes import (
     iter_nodes,
 )
 
-from .shapes import A, B, C, E, K, L, M, Msgs, N, P, T, nospan
+from .shapes import (
+    ASSIGNMENTS,
+    BLOCK_MAP,
+    ITALIAN,
+    RETRIEVAL,
+    A,
+    B,
+    C,
+    E,
+    K,
+    L,
+    M,
+    Msgs,
+    N,
+    P,
+    T,
+    nospan,
+)
 
 
 def statements(source: str) -> tuple[object, ...]:
@@ -33,26 +50,6 @@ def statements(source: str) -> tuple[object, ...]:
 
 
 # -- the examples of DSL.md, verbatim ------------------------------------------------------------
-
-RETRIEVAL = "{context: retriever, question: passthrough} | prompt | model | str"
-
-MULTILINE = '''{context: @question | retriever, question: @question, language: @language}
-| """Answer the question based only on the following context:
-{context}
-
-Question: {question}
-
-Answer in the following language: {language}
-"""
-| model
-| str'''
-
-BLOCK_MAP = """joke: "tell me a joke about {topic}" | model
-poem: "write a 2-line poem about {topic}" | model"""
-
-ASSIGNMENTS = """joke_chain = "tell me a joke about {topic}" | model
-poem_chain = "write a 2-line poem about {topic}" | model
-map_chain  = {joke: joke_chain, poem: poem_chain}"""
 
 
 def test_dsl_example_retrieval_chain() -> None:
@@ -72,7 +69,7 @@ def test_dsl_example_multiline_pipeline_with_triple_quoted_prompt() -> None:
         question=K("question"),
         language=K("language"),
     )
-    assert statements(MULTILINE) == (E(P(head, T(text, triple=True), N("model"), N("str"))),)
+    assert statements(ITALIAN) == (E(P(head, T(text, triple=True), N("model"), N("str"))),)
 
 
 def test_dsl_example_block_map_is_one_map_and_the_chain() -> None:
@@ -281,7 +278,7 @@ def test_crlf_line_endings() -> None:
 
 
 def test_spans_of_the_multiline_example() -> None:
-    pipe = parse(MULTILINE).statements[0].value
+    pipe = parse(ITALIAN).statements[0].value
     assert isinstance(pipe, Pipe)
     head, template, model, out = pipe.steps
     assert head.span == Span(1, 0, 1, 74)
@@ -311,7 +308,7 @@ def _text_at(source: str, span: Span) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.parametrize("source", [RETRIEVAL, MULTILINE, BLOCK_MAP, ASSIGNMENTS])
+@pytest.mark.parametrize("source", [RETRIEVAL, ITALIAN, BLOCK_MAP, ASSIGNMENTS])
 def test_leaf_spans_cover_exactly_their_text(source: str) -> None:
     program = parse(source)
     for node in iter_nodes(program):
