@@ -35,7 +35,6 @@ __all__ = [
     "html_of",
     "in_kernel",
     "plain_text",
-    "repr_bundle",
     "show",
     "show_graph",
     "show_python",
@@ -279,42 +278,6 @@ def show(obj: Any, *, mode: str | bool = "auto", limit: int | None = None) -> No
 
         view = view_for(obj, limit)
     _publish(bundle(obj, view, limit=limit))
-
-
-def repr_bundle(obj: Any, limit: int | None = None) -> dict[str, Any]:
-    """``_repr_mimebundle_`` for results, batches, timings and graphs: never raises.
-
-    In a kernel the bundle carries a widget view of the finished object (so ``-o`` results shown as
-    ``Out[n]`` look like the live ones); elsewhere just the text and HTML.
-    """
-    try:
-        view = _finished_view(obj, limit) if widgets_enabled("auto") else None
-        return bundle(obj, view, limit=limit)
-    except Exception:
-        return {"text/plain": safe_repr(obj)}
-
-
-def _finished_view(obj: Any, limit: int | None) -> Any:
-    from chainmagic.core.graph import Graph
-
-    if isinstance(obj, Graph):
-        import ipywidgets
-
-        return ipywidgets.HTML(graph_html(obj))
-    if isinstance(obj, TimingResult):
-        from chainmagic.display._timing_view import TimingView
-
-        timing = TimingView()
-        timing.finish(obj)
-        return timing
-    from chainmagic.display.widgets import view_for
-
-    view = view_for(obj, limit)
-    if isinstance(view, _result_view()):
-        view.on_change(obj, "done")
-    elif view is not None:
-        view.finish()
-    return view
 
 
 # -- dry runs and code ------------------------------------------------------------------------------

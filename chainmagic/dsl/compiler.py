@@ -10,7 +10,6 @@ the cell wrote them. Namespace objects are wrapped to carry their name, never re
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.core.sequence import RunnableSequence
 from chainmagic.core.wrappers import RunnableBinding
 from chainmagic.dsl import defaults
+from chainmagic.dsl.diagnostics import located, unknown_name
 from chainmagic.dsl.nodes import (
     Arg,
     Assign,
@@ -41,9 +41,10 @@ from chainmagic.dsl.nodes import (
     Template,
 )
 from chainmagic.dsl.parser import parse
+from chainmagic.dsl.variables import input_variables
 from chainmagic.errors import ChainError, ChainNameError, ChainSyntaxError
 
-__all__ = ["BUILTINS", "CompiledCell", "chain", "compile", "input_variables"]
+__all__ = ["BUILTINS", "CompiledCell", "chain", "compile"]
 
 BUILTINS = ("passthrough", "str", "json", "model", "assign", "system", "human", "ai")
 _ROLES = {"system": "system", "human": "human", "ai": "ai"}
@@ -92,33 +93,6 @@ def chain(text: str, namespace: Mapping[str, Any] | None = None) -> Runnable:
     if cell.chain is None:
         raise ChainSyntaxError("the cell holds no chain")
     return cell.chain
-
-
-def input_variables(step: Any) -> tuple[str, ...]:
-    """The input keys a chain reads, where knowable (a prompt's variables, picks, branch needs)."""
-    seen: dict[str, None] = {}
-    _collect_inputs(step, seen)
-    return tuple(seen)
-
-
-def _collect_inputs(step: Any, seen: dict[str, None]) -> None:
-    from chainmagic.core.wrappers import _Wrapper
-
-    while isinstance(step, _Wrapper):
-        step = step.bound
-    if isinstance(step, RunnableSequence):
-        _collect_inputs(step.steps[0], seen)
-    elif isinstance(step, RunnableParallel):
-        for branch in step.steps.values():
-            _collect_inputs(branch, seen)
-    elif isinstance(step, RunnableAssign):
-        _collect_inputs(step.mapper, seen)
-    elif isinstance(step, RunnablePick):
-        for key in [step.keys] if isinstance(step.keys, str) else step.keys:
-            seen.setdefault(key)
-    elif isinstance(step, ChatPromptTemplate):
-        for name in step.input_variables:
-            seen.setdefault(name)
 
 
 class _Compiler:
@@ -359,34 +333,11 @@ class _Compiler:
     # -- errors ----------------------------------------------------------------------------------
 
     def error(self, message: str, span: Span) -> ChainSyntaxError:
-        index = span.line - self.first_line
-        line = self.lines[index] if 0 <= index < len(self.lines) else None
-        end = span.end_col if span.end_line == span.line else len(line or "")
-        return ChainSyntaxError(
-            message, lineno=span.line, offset=span.col + 1, end_offset=end + 1, text=line
-        )
+        return located(message, span, self.lines, self.first_line)
 
     def unknown(self, name: str, span: Span) -> ChainNameError:
-        known = [
-            k
-            for k, v in self.namespace.items()
-            if isinstance(k, str) and not k.startswith("_") and _suggestable(k, v)
-        ]
-        pool = [*self.local, *known, *BUILTINS]
-        candidates = difflib.get_close_matches(name, list(dict.fromkeys(pool)), n=3, cutoff=0.6)
         where = str(self.error("", span)).lstrip("\n")
-        return ChainNameError(name, candidates, where=where)
-
-
-# Names a notebook always has (IPython's own) that are never what a typo meant.
-_SHELL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open"})
-
-
-def _suggestable(name: str, value: Any) -> bool:
-    """Whether a namespace entry is worth suggesting for a typo: not a module, not the shell's."""
-    if name in _SHELL_NAMES:
-        return False
-    return not isinstance(value, type(difflib)) and not isinstance(value, type(len))
+        return unknown_name(name, [*self.local, *BUILTINS], self.namespace, where)
 
 
 def _at(runnable: Runnable, span: Span, label: str | None = None) -> Runnable:

@@ -146,7 +146,7 @@ class ChainResult:
         return result_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.bundle import repr_bundle
+        from chainmagic.display.reprs import repr_bundle
 
         return repr_bundle(self)
 

@@ -213,6 +213,6 @@ class TimingResult:
         return timing_html(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.bundle import repr_bundle
+        from chainmagic.display.reprs import repr_bundle
 
         return repr_bundle(self)
