@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# As root (a container, a CI box) JupyterLab wants --allow-root; elsewhere it is left out.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: install
-	$(PY) -m jupyterlab notebooks/01_quickstart.ipynb
+	$(PY) -m jupyterlab $(ROOT_FLAG) notebooks/01_quickstart.ipynb
 
 NOTEBOOK_TOOLS := notebooks/conftest.py notebooks/execute.py
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg
