@@ -12,11 +12,11 @@ per step.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from time import perf_counter
 from typing import Any
 
-__all__ = ["Event", "Limiter", "Listener", "Run"]
+__all__ = ["Event", "Limiter", "Listener", "Run", "astream_events"]
 
 
 class Event:
@@ -133,3 +133,43 @@ def _fan_out(listeners: list[Any]) -> Listener:
             listener(event)
 
     return emit
+
+
+async def astream_events(
+    runnable: Any, input: Any, config: Mapping[str, Any] | None = None
+) -> AsyncIterator[Event]:
+    """Run ``runnable`` on ``input`` and yield its events as they happen.
+
+    Events from worker threads (sync branches) are handed to the loop thread-safely, in the order
+    they were emitted. The run's own failure is raised after its ``error`` events have been yielded;
+    closing the stream early cancels the run.
+    """
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    owner = threading.get_ident()
+
+    def listen(event: Event) -> None:
+        if threading.get_ident() == owner:
+            queue.put_nowait(event)
+        else:
+            loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    previous = (config or {}).get("listener")
+    listener = listen if previous is None else _fan_out([previous, listen])
+
+    async def run() -> None:
+        try:
+            await runnable.ainvoke(input, {**(config or {}), "listener": listener})
+        finally:
+            # After everything a worker thread may still have queued for the loop.
+            loop.call_soon(queue.put_nowait, None)
+
+    task = asyncio.ensure_future(run())
+    try:
+        while (event := await queue.get()) is not None:
+            yield event
+        await task  # the run's own error, if any, comes last
+    finally:
+        task.cancel()

@@ -147,6 +147,12 @@ class Runnable:
         async for chunk in chunks:
             yield chunk
 
+    def astream_events(self, input: Any, config: Config | None = None) -> AsyncIterator[Any]:
+        """Run once and yield every step's start/chunk/end/error :class:`Event` as it happens."""
+        from chainmagic.core.events import astream_events
+
+        return astream_events(self, input, config)
+
     def batch(
         self,
         inputs: Sequence[Any],

@@ -271,3 +271,35 @@ def test_a_failure_mid_stream_closes_the_started_downstream_steps(mode):
         ("StrOutputParser",): ["start", "chunk", "error"],
     }
     assert all(e.data is info.value for e in events if e.kind == "error")
+
+
+async def test_astream_events_yields_every_step_as_it_happens_then_ends():
+    import time as _time
+
+    from chainmagic.core import ChatPromptTemplate, FakeChatModel, RunnableLambda, RunnableParallel
+
+    def nap(x):
+        _time.sleep(0.05)  # a sync branch: its events come from a pool thread
+        return x
+
+    chain = RunnableParallel(
+        joke=ChatPromptTemplate.from_template("{topic}") | FakeChatModel(latency=0.05),
+        nap=RunnableLambda(nap),
+    ).with_config(run_name="map_chain")
+    seen = [(e.kind, e.path) async for e in chain.astream_events({"topic": "bear"})]
+    assert seen[0] == ("start", ("map_chain",))
+    assert seen[-1] == ("end", ("map_chain",))
+    assert ("end", ("map_chain", "nap")) in seen
+    assert ("start", ("map_chain", "joke", "FakeChatModel")) in seen
+
+
+async def test_astream_events_raises_the_runs_failure_after_its_error_events():
+    from chainmagic.core import FakeChatModel
+    from chainmagic.errors import ChainRunError
+
+    model = FakeChatModel(fail_on="x").with_config(run_name="model")
+    kinds = []
+    with pytest.raises(ChainRunError):
+        async for event in model.astream_events("x"):
+            kinds.append((event.kind, event.path))
+    assert kinds == [("start", ("model",)), ("error", ("model",))]
