@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from chainmagic.core.runnable import Runnable
 
 __all__ = [
+    "aaccumulate",
     "acall",
+    "accumulate",
     "aguarded",
     "aobserved_root",
     "astream_call",
@@ -161,6 +163,21 @@ def add(a: Any, b: Any) -> Any:
         return a + b
     except TypeError:
         return b
+
+
+def accumulate(chunks: Iterator[Any]) -> Any:
+    """Add a stream's chunks up into one value (the input of a step that cannot stream)."""
+    final: Any = _NOTHING
+    for chunk in chunks:
+        final = chunk if final is _NOTHING else add(final, chunk)
+    return None if final is _NOTHING else final
+
+
+async def aaccumulate(chunks: AsyncIterator[Any]) -> Any:
+    final: Any = _NOTHING
+    async for chunk in chunks:
+        final = chunk if final is _NOTHING else add(final, chunk)
+    return None if final is _NOTHING else final
 
 
 def _watch(chunks: Iterator[Any], upstream: list[BaseException]) -> Iterator[Any]:

@@ -12,8 +12,9 @@ from operator import itemgetter
 from typing import Any
 
 from chainmagic.core.aio import in_thread, run_sync, transform_in_thread
+from chainmagic.core.calls import aaccumulate, accumulate
 from chainmagic.core.events import Run
-from chainmagic.core.runnable import Runnable, _aiter_one, aaccumulate, accumulate
+from chainmagic.core.runnable import Runnable, _aiter_one
 
 __all__ = ["ForeignRunnable", "RunnableGenerator", "RunnableLambda", "is_generator_function"]
 

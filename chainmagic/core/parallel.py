@@ -16,7 +16,15 @@ from queue import SimpleQueue
 from typing import Any
 
 from chainmagic.core import pool
-from chainmagic.core.calls import acall, add, astream_call, call, stream_call
+from chainmagic.core.calls import (
+    aaccumulate,
+    acall,
+    accumulate,
+    add,
+    astream_call,
+    call,
+    stream_call,
+)
 from chainmagic.core.events import Limiter, Run
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.errors import ChainRunError
@@ -168,12 +176,10 @@ class RunnableParallel(Runnable):
                 await asyncio.wait(left)
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
-        from chainmagic.core.runnable import accumulate
 
         return self._stream(accumulate(chunks), run)
 
     async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
-        from chainmagic.core.runnable import aaccumulate
 
         async for chunk in self._astream(await aaccumulate(chunks), run):
             yield chunk

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
+from chainmagic.core.calls import aaccumulate, accumulate
 from chainmagic.core.events import Run
 from chainmagic.core.parallel import RunnableParallel
-from chainmagic.core.runnable import Runnable, aaccumulate, accumulate
+from chainmagic.core.runnable import Runnable
 
 __all__ = ["MissingKeyError", "RunnableAssign", "RunnablePassthrough", "RunnablePick"]
 

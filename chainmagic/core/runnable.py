@@ -1,4 +1,4 @@
-"""The Runnable protocol: one small base class, coercion, and how streams add up.
+"""The Runnable protocol: one small base class and coercion.
 
 Every step has the same public surface as LCEL's (``invoke``/``ainvoke``/``batch``/``abatch``/
 ``stream``/``astream``, ``|``), but a subclass implements only the private ``_invoke`` (and, where
@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 from chainmagic.core import pool
 from chainmagic.core.aio import in_thread
 from chainmagic.core.calls import (
+    aaccumulate,
     acall,
-    add,
+    accumulate,
     aguarded,
     aobserved_root,
     astream_call,
@@ -29,7 +30,7 @@ from chainmagic.core.calls import (
 from chainmagic.core.events import Run
 from chainmagic.errors import ChainRunError
 
-__all__ = ["Runnable", "aaccumulate", "accumulate", "coerce"]
+__all__ = ["Runnable", "coerce"]
 
 Config = Mapping[str, Any]
 
@@ -333,24 +334,6 @@ def coerce(thing: Any) -> Runnable:
         f"cannot use {type(thing).__name__} {thing!r:.40} as a step: expected a runnable, "
         "a dict of steps, a function or a prompt string"
     )
-
-
-def accumulate(chunks: Iterator[Any]) -> Any:
-    """Add a stream's chunks up into one value (the input of a step that cannot stream)."""
-    final: Any = _NONE
-    for chunk in chunks:
-        final = chunk if final is _NONE else add(final, chunk)
-    return None if final is _NONE else final
-
-
-async def aaccumulate(chunks: AsyncIterator[Any]) -> Any:
-    final: Any = _NONE
-    async for chunk in chunks:
-        final = chunk if final is _NONE else add(final, chunk)
-    return None if final is _NONE else final
-
-
-_NONE: Any = object()
 
 
 async def _aiter_one(item: Any) -> AsyncIterator[Any]:
