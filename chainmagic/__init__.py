@@ -27,6 +27,7 @@ __all__ = [
     "MissingCredentialsError",
     "ModelError",
     "__version__",
+    "last_result",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
@@ -37,6 +38,17 @@ def load_ipython_extension(ipython: Any) -> None:
     from chainmagic.magics import ChainMagics
 
     ipython.register_magics(ChainMagics)
+
+
+def last_result() -> Any:
+    """The result of the latest magic run (``ChainResult``, ``BatchResult``, ``TimingResult``).
+
+    Kept even when the run failed or was interrupted, so what finished is never lost: a failing
+    ``r = %chain ... -o`` assigns nothing, ``chainmagic.last_result()`` still has it.
+    """
+    from chainmagic.magics import last_result as last
+
+    return last()
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -15,10 +15,12 @@ Messages say what happened, where, and at most one useful hint.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from chainmagic.secrets import MASK, redact
+
 __all__ = [
+    "MASK",
     "PATH_SEP",
     "ChainError",
     "ChainNameError",
@@ -30,14 +32,6 @@ __all__ = [
 ]
 
 PATH_SEP = " › "
-MASK = "**********"
-# OpenAI-style keys (sk-..., sk-proj-...), and bearer tokens, as error texts and echoed lines show them.
-_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_*.\-]{4,}|(?<=Bearer )[A-Za-z0-9_.\-]{8,}")
-
-
-def redact(text: str) -> str:
-    """``text`` with anything that looks like an API key masked: no error ever shows one."""
-    return _KEYLIKE.sub(lambda m: ("sk-" if m.group().startswith("sk-") else "") + MASK, text)
 
 
 class ChainError(Exception):

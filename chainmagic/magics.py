@@ -8,6 +8,7 @@ This module only wires. Parsing the language is :mod:`chainmagic.dsl`'s job, run
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -20,9 +21,10 @@ from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.errors import ChainError, ChainRunError
 from chainmagic.inputs import InputError, parse_input
 from chainmagic.magic_line import split_line
+from chainmagic.options import check_chain_options, check_chaintime_options, wants_help
 from chainmagic.targets import chains_after_input, chains_to_time
 
-__all__ = ["ChainMagics"]
+__all__ = ["ChainMagics", "last_result"]
 
 _CHAIN_FLAGS = frozenset({
     "-i", "--input", "--batch", "--stream", "--no-stream", "--dry-run", "-o", "-v", "-q",
@@ -88,34 +90,40 @@ class ChainMagics(Magics):
             %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
         """
         head, options = split_line(line, _CHAIN_FLAGS)
-        args = self._parse(self.chain, options)
+        argv = self._argv(options)
+        if wants_help(argv):
+            print(self.chain.parser.format_help())
+            return None
+        args = self._parse(self.chain, argv)
+        check_chain_options(args)
         ns = self.shell.user_ns if self.shell is not None else {}
-        name, runnable, source = self._resolve(head, cell, args, ns)
-        if args.to_python:
+        target = self._resolve(head, cell, args, ns)
+        # Everything that can be checked before running is checked before the cell binds a name:
+        # a failing cell changes nothing the user had.
+        code = self._python_code(target) if args.to_python else None
+        inputs = self._batch_inputs(args, ns) if args.batch is not None else None
+        value = self._input(args.input, ns) if args.input is not None else None
+        ns.update(target.bindings)
+        if code is not None:
             from chainmagic.display import show_python
-            from chainmagic.dsl.python import CannotTranslate, to_python
 
-            try:
-                code = to_python(runnable, name=name)
-            except CannotTranslate as exc:
-                raise UsageError(f"--to-python: {exc}") from None
             show_python(code)
             return None
-        if args.batch is not None:
-            return self._batch(runnable, name, args, ns)
-        if args.input is None or args.dry_run:
+        if args.dry_run or (inputs is None and args.input is None):
             if not args.quiet:
                 from chainmagic.display import show_graph
 
+                runnable = target.runnable
                 show_graph(
-                    runnable.get_graph(), dsl.input_variables(runnable), name, mode=self.widgets
+                    runnable.get_graph(),
+                    dsl.input_variables(runnable),
+                    target.name,
+                    mode=self.widgets,
                 )
             return None
-        try:
-            value = parse_input(args.input, ns)
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
-        return self._run(runnable, value, name, source, args, ns)
+        if inputs is not None:
+            return self._batch(target.runnable, target.name, inputs, args, ns)
+        return self._run(target.runnable, value, target.name, target.source, args, ns)
 
     @no_var_expand
     @magic_arguments()
@@ -153,8 +161,18 @@ class ChainMagics(Magics):
             joke_chain
             short: "one word about {topic}" | model
         """
-        args = self._parse(self.chaintime, line)
+        argv = self._argv(line)
+        if wants_help(argv):
+            print(self.chaintime.parser.format_help())
+            return None
+        args = self._parse(self.chaintime, argv)
+        check_chaintime_options(args)
         ns = self.shell.user_ns if self.shell is not None else {}
+        if args.model is not None and not _has_pipelines(cell):
+            raise UsageError(
+                "--model applies to the pipelines of a %%chaintime cell; chains named here keep "
+                "the model they were built with"
+            )
         args.input, moved = chains_after_input(args.input, ns)
         default = args.model or self.default_model
         chains = chains_to_time(
@@ -162,14 +180,9 @@ class ChainMagics(Magics):
         )
         if args.baseline is not None and args.baseline not in chains:
             raise UsageError(f"--baseline {args.baseline}: not one of {', '.join(chains)}")
-        if args.runs < 1 or args.warmup < 0:
-            raise UsageError("-n needs at least 1 run and -w at least 0")
         if args.input is None:
             raise UsageError("%chaintime needs an input: -i topic=bear")
-        try:
-            value = parse_input(args.input, ns)
-        except InputError as exc:
-            raise UsageError(str(exc)) from None
+        value = self._input(args.input, ns)
         from chainmagic.display import LiveTiming
         from chainmagic.run.timing import time_chains
         from chainmagic.run.timing_result import TimingResult
@@ -203,7 +216,12 @@ class ChainMagics(Magics):
 
     @staticmethod
     def _deliver(live: Any, obj: Any, args: Any, ns: dict[str, Any]) -> Any:
-        """How every run ends: the final display, ``-v VAR`` stored, ``-o`` returned."""
+        """How every run ends: the final display, ``-v VAR`` stored, ``-o`` returned.
+
+        Also how every *failed* or interrupted run ends (``obj`` then holds what finished), so
+        :func:`chainmagic.last_result` and ``-v`` keep it even when the cell fails.
+        """
+        remember(obj)
         if live is not None:
             live.finish(obj)
         if args.store:
@@ -211,18 +229,46 @@ class ChainMagics(Magics):
         return obj if args.return_result else None
 
     @staticmethod
-    def _parse(magic: Any, options: str) -> Any:
-        """Options split the way a shell would (quotes removed), parsed by the magic's own parser."""
+    def _argv(options: str) -> list[str]:
+        """Options split the way a shell would (quotes removed)."""
         try:
-            argv = shlex.split(options)
+            return shlex.split(options)
         except ValueError as exc:
             raise UsageError(f"cannot read the options: {exc}") from None
+
+    @staticmethod
+    def _parse(magic: Any, argv: list[str]) -> Any:
+        """The options parsed by the magic's own parser (argparse errors are UsageErrors)."""
         return magic.parser.parse_args(argv)
 
-    def _resolve(
-        self, head: str, cell: str | None, args: Any, ns: dict[str, Any]
-    ) -> tuple[str | None, Runnable, str | None]:
-        """The chain to run and its name: from the cell, a notebook name, or a one-line pipeline."""
+    @staticmethod
+    def _input(tokens: list[str], ns: dict[str, Any]) -> Any:
+        try:
+            return parse_input(tokens, ns)
+        except InputError as exc:
+            raise UsageError(str(exc)) from None
+
+    @staticmethod
+    def _batch_inputs(args: Any, ns: dict[str, Any]) -> list[Any]:
+        try:
+            inputs = parse_input([args.batch], ns)
+        except InputError as exc:
+            raise UsageError(f"--batch: {exc}") from None
+        if not isinstance(inputs, (list, tuple)):
+            raise UsageError(f"--batch needs a list of inputs, got {type(inputs).__name__}")
+        return list(inputs)
+
+    @staticmethod
+    def _python_code(target: _Target) -> str:
+        from chainmagic.dsl.python import CannotTranslate, to_python
+
+        try:
+            return to_python(target.runnable, name=target.name)
+        except CannotTranslate as exc:
+            raise UsageError(f"--to-python: {exc}") from None
+
+    def _resolve(self, head: str, cell: str | None, args: Any, ns: dict[str, Any]) -> _Target:
+        """The chain to run, its name, and the names the cell would bind (not bound yet)."""
         default = args.model or self.default_model
         if cell is not None:
             name = head or None
@@ -231,22 +277,26 @@ class ChainMagics(Magics):
             compiled = self._compile(cell, ns, default, first_line=2)
             if compiled.chain is None:
                 raise UsageError("the cell holds no chain")
-            ns.update(compiled.bindings)
+            bindings = dict(compiled.bindings)
             if name is not None:
-                ns[name] = compiled.chain
-            return name or compiled.chain_name, compiled.chain, cell
+                bindings[name] = compiled.chain
+            return _Target(name or compiled.chain_name, compiled.chain, cell, bindings)
         if not head:
             raise UsageError("%chain needs a chain: %chain NAME -i ... or %chain PIPELINE -i ...")
         if head.isidentifier() and head in ns:
+            if args.model is not None:
+                raise UsageError(
+                    f"--model applies to chains written in this cell; {head!r} keeps the model it "
+                    f"was built with (rebuild it: %%chain {head} --model {args.model})"
+                )
             try:
-                return head, coerce(ns[head]), None
+                return _Target(head, coerce(ns[head]), None, {})
             except TypeError as exc:
                 raise UsageError(f"{head!r} is not a chain: {exc}") from None
         compiled = self._compile(head, ns, default)
         if compiled.chain is None:
             raise UsageError("%chain needs a chain")
-        ns.update(compiled.bindings)
-        return compiled.chain_name, compiled.chain, head
+        return _Target(compiled.chain_name, compiled.chain, head, dict(compiled.bindings))
 
     def _compile(
         self, text: str, ns: dict[str, Any], default: str, *, first_line: int = 1
@@ -271,38 +321,90 @@ class ChainMagics(Magics):
 
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
         stream = self.stream if args.stream is None else args.stream
-        result = execute(
-            runnable,
-            value,
-            name=name,
-            stream=stream,
-            timeout=args.timeout or self.timeout or None,
-            max_concurrency=args.max_concurrency or self.max_concurrency or None,
-            dsl=source,
-            on_change=live.on_change if live is not None else None,
-        )
+        try:
+            result = execute(
+                runnable,
+                value,
+                name=name,
+                stream=stream,
+                timeout=args.timeout or self.timeout or None,
+                max_concurrency=args.max_concurrency or self.max_concurrency or None,
+                dsl=source,
+                on_change=live.on_change if live is not None else None,
+            )
+        except BaseException as exc:  # an interrupt: what finished is kept, then the cell stops
+            self._keep_interrupted(exc, live, args, ns)
+            raise
         returned = self._deliver(live, result, args, ns)
         if isinstance(result.error, ChainRunError):  # shown and stored first; the cell still fails
+            result.error.result = result
             raise result.error
         return returned
 
-    def _batch(self, runnable: Runnable, name: str | None, args: Any, ns: dict[str, Any]) -> Any:
+    def _batch(
+        self,
+        runnable: Runnable,
+        name: str | None,
+        inputs: list[Any],
+        args: Any,
+        ns: dict[str, Any],
+    ) -> Any:
         from chainmagic.display import LiveDisplay
         from chainmagic.run import execute_batch
 
-        try:
-            inputs = parse_input([args.batch], ns)
-        except InputError as exc:
-            raise UsageError(f"--batch: {exc}") from None
-        if not isinstance(inputs, (list, tuple)):
-            raise UsageError(f"--batch needs a list of inputs, got {type(inputs).__name__}")
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
-        batch = execute_batch(
-            runnable,
-            list(inputs),
-            name=name,
-            timeout=args.timeout or self.timeout or None,
-            max_concurrency=args.max_concurrency or self.max_concurrency or None,
-            on_change=live.on_batch_change if live is not None else None,
-        )
+        try:
+            batch = execute_batch(
+                runnable,
+                inputs,
+                name=name,
+                timeout=args.timeout or self.timeout or None,
+                max_concurrency=args.max_concurrency or self.max_concurrency or None,
+                on_change=live.on_batch_change if live is not None else None,
+            )
+        except BaseException as exc:
+            self._keep_interrupted(exc, live, args, ns)
+            raise
         return self._deliver(live, batch, args, ns)
+
+    def _keep_interrupted(self, exc: BaseException, live: Any, args: Any, ns: dict[str, Any]) -> None:
+        """An interrupted run still ends like any other: shown as cancelled, stored, remembered."""
+        partial = getattr(exc, "result", None)
+        if partial is not None:
+            self._deliver(live, partial, args, ns)
+
+
+@dataclass
+class _Target:
+    """What a ``%%chain`` line and cell resolve to; ``bindings`` are bound only once all is checked."""
+
+    name: str | None
+    runnable: Runnable
+    source: str | None
+    bindings: dict[str, Any]
+
+
+_last: list[Any] = [None]
+
+
+def remember(result: Any) -> None:
+    """Keep the latest result of any magic, finished, failed or interrupted."""
+    _last[0] = result
+
+
+def last_result() -> Any:
+    """The result of the latest ``%%chain``/``%chain``/``%chaintime`` run, even when it failed.
+
+    A cell that fails does not assign ``r = %chain ... -o``; ``chainmagic.last_result()`` is how
+    what finished before the failure is reached (``ChainResult``, ``BatchResult`` or ``TimingResult``).
+    """
+    return _last[0]
+
+
+def _has_pipelines(cell: str | None) -> bool:
+    """Whether a %%chaintime cell holds ``label: pipeline`` lines (compiled with the cell's model)."""
+    for raw in (cell or "").splitlines():
+        text = raw.strip()
+        if text and not text.startswith("#") and not text.isidentifier():
+            return True
+    return False

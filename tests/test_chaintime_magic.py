@@ -196,7 +196,7 @@ def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
             "%chaintime -i topic=bear joke_chain --baseline map_chain",
             "--baseline map_chain: not one of joke_chain",
         ),
-        ("%chaintime -i topic=bear joke_chain -n 0", "-n needs at least 1 run and -w at least 0"),
+        ("%chaintime -i topic=bear joke_chain -n 0", "-n 0: must be at least 1"),
         ("%chaintime -i topic=bear joke_chain --bogus", "unrecognized arguments: --bogus"),
         (
             "%chaintime -i nothere joke_chain",

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from chainmagic.errors import ChainRunError
+from chainmagic.secrets import redact
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -138,7 +139,7 @@ def safe_repr(value: Any) -> str:
         return f"<{_type_name(value)} object (repr failed: {_type_name(exc)})>"
     if not isinstance(text, str):  # pragma: no cover - repr() itself enforces str
         return f"<{_type_name(value)} object>"
-    return _ADDRESS.sub("", text)
+    return redact(_ADDRESS.sub("", text))
 
 
 def safe_str(value: Any) -> str:
@@ -147,7 +148,7 @@ def safe_str(value: Any) -> str:
         text = str(value)
     except Exception:
         return safe_repr(value)
-    return _ADDRESS.sub("", text) if isinstance(text, str) else safe_repr(value)
+    return redact(_ADDRESS.sub("", text)) if isinstance(text, str) else safe_repr(value)
 
 
 def error_text(error: BaseException | None, *, unwrap: bool = True) -> str:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from chainmagic.core.documents import Document
 from chainmagic.core.messages import BaseMessage, message_text
 from chainmagic.display._common import safe_repr
+from chainmagic.secrets import redact
 
 __all__ = ["Kind", "classify", "is_inline", "sorted_set"]
 
@@ -46,7 +47,7 @@ def _classify(value: Any) -> Kind:
     if value is None:
         return Kind("none", None)
     if isinstance(value, str):
-        return Kind("text", str(value))
+        return Kind("text", redact(str(value)))
     if isinstance(value, SCALARS):
         return Kind("scalar", safe_repr(value))
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -54,9 +55,9 @@ def _classify(value: Any) -> Kind:
     if isinstance(value, BaseException):
         return Kind("error", value)
     if isinstance(value, BaseMessage):
-        return Kind("message", (value.type, value.text))
+        return Kind("message", (value.type, redact(value.text)))
     if isinstance(value, Document):
-        return Kind("document", (value.page_content, dict(value.metadata)))
+        return Kind("document", (redact(value.page_content), dict(value.metadata)))
     if isinstance(value, Mapping):
         return Kind("mapping", list(value.items()))
     if isinstance(value, (list, tuple)):

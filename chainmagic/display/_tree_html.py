@@ -22,6 +22,7 @@ from chainmagic.display._common import (
 )
 from chainmagic.display._kinds import classify, is_inline
 from chainmagic.display._style import ERR, MONO, MUTED
+from chainmagic.secrets import redact
 
 __all__ = ["text_html", "value_html"]
 
@@ -43,7 +44,7 @@ def value_html(value: Any, limit: int | None = None) -> str:
 
 def text_html(text: str, limit: int | None = None, *, colour: str | None = None) -> str:
     """Preformatted, wrapped, escaped text (a streamed answer, an error)."""
-    return _text(text, Budget(limit), colour)
+    return _text(redact(text), Budget(limit), colour)
 
 
 def _html(value: Any, budget: Budget, depth: int, seen: set[int]) -> str:

@@ -26,6 +26,7 @@ from chainmagic.display.text import batch_text, graph_text, result_text
 from chainmagic.run.execute import BatchResult
 from chainmagic.run.result import ChainResult
 from chainmagic.run.timing_result import TimingResult
+from chainmagic.secrets import redact
 
 __all__ = [
     "WIDGET_MIME",
@@ -49,7 +50,11 @@ RUNNING = "running…"
 
 
 def plain_text(obj: Any, limit: int | None = None) -> str:
-    """The ``text/plain`` of a result, a batch, or (for anything else) its safe repr."""
+    """The ``text/plain`` of a result, a batch, or (for anything else) its safe repr; masked."""
+    return redact(_plain_text(obj, limit))
+
+
+def _plain_text(obj: Any, limit: int | None = None) -> str:
     if isinstance(obj, ChainResult):
         return result_text(obj, limit)
     if isinstance(obj, BatchResult):
@@ -62,7 +67,11 @@ def plain_text(obj: Any, limit: int | None = None) -> str:
 
 
 def html_of(obj: Any, limit: int | None = None) -> str:
-    """The ``text/html`` of a result, a batch, or an object's own ``_repr_html_`` when it has one."""
+    """The ``text/html`` of a result, a batch, or an object's own ``_repr_html_``; masked."""
+    return redact(_html_of(obj, limit))
+
+
+def _html_of(obj: Any, limit: int | None = None) -> str:
     if isinstance(obj, ChainResult):
         return result_html(obj, limit)
     if isinstance(obj, BatchResult):

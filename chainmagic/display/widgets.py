@@ -27,6 +27,7 @@ from chainmagic.display.html import (
 from chainmagic.display.text import batch_summary, batch_text, result_text
 from chainmagic.run.execute import BatchResult
 from chainmagic.run.result import ChainResult
+from chainmagic.secrets import redact
 
 __all__ = ["BatchView", "ResultView", "holder", "view_for"]
 
@@ -56,6 +57,7 @@ class _LiveView(w.VBox):
         return self._throttle.draws
 
     def _set(self, widget: Any, value: str) -> None:
+        value = redact(value)  # what reaches the frontend (and a saved widget state) is masked
         if widget.value != value:
             widget.value = value
             self.assignments += 1
@@ -73,7 +75,10 @@ class _LiveView(w.VBox):
         raise NotImplementedError
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"text/plain": self.plain(), "text/html": self.rich()}
+        data: dict[str, Any] = {
+            "text/plain": redact(self.plain()),
+            "text/html": redact(self.rich()),
+        }
         if self._model_id is not None:
             data["application/vnd.jupyter.widget-view+json"] = {
                 "version_major": 2,

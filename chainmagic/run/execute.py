@@ -44,7 +44,11 @@ def _private_loop() -> asyncio.AbstractEventLoop:
 
 
 def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] | None = None) -> T:
-    """Run ``coro`` on the private loop and wait for it; Ctrl-C cancels it there and re-raises."""
+    """Run ``coro`` on the private loop and wait for it; Ctrl-C cancels it there and re-raises.
+
+    So does anything else that stops the wait (a ``TimeoutError`` from a signal handler, a
+    ``SystemExit``): a run left going on the loop would hold it, and every later run would wait.
+    """
     # The concurrent future is done as soon as it is cancelled, long before the task on the loop has
     # unwound: the coroutine itself says when it is over.
     unwound = threading.Event()
@@ -62,7 +66,9 @@ def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] |
                 return future.result(timeout=0.1)
             except FutureTimeout:
                 continue
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, a signal-based timeout, ...: the run must not go on unobserved
+        if future.done():  # the coroutine's own outcome (its error): nothing to cancel
+            raise
         future.cancel()
         unwound.wait(CANCEL_GRACE)
         if on_interrupt is not None:
@@ -113,6 +119,9 @@ def execute(
         result.status = "ok"
     except ChainRunError as err:
         result.status, result.error = "error", err
+    except BaseException as exc:  # interrupted: the error carries what finished
+        _attach(exc, result)
+        raise
     result.total = perf_counter() - start
     if result.ttft is None and result.status == "ok":
         result.ttft = result.total
@@ -282,6 +291,19 @@ def execute_batch(
             if r.status == "running":
                 r.status = "cancelled"
 
-    run_on_loop(all_of(), interrupted)
+    try:
+        run_on_loop(all_of(), interrupted)
+    except BaseException as exc:  # interrupted: the error carries the rows that finished
+        batch.total = perf_counter() - start
+        _attach(exc, batch)
+        raise
     batch.total = perf_counter() - start
     return batch
+
+
+def _attach(exc: BaseException, result: Any) -> None:
+    """Let an interrupt carry the run's result (``exc.result``) so that nothing finished is lost."""
+    try:
+        exc.result = result  # type: ignore[attr-defined]
+    except Exception:  # pragma: no cover - an exception type with __slots__
+        pass

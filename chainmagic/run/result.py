@@ -11,8 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainmagic.errors import PATH_SEP
+from chainmagic.secrets import redact
 
 __all__ = ["BranchResult", "ChainResult", "StepRecord", "to_plain"]
+
+
+def error_text(error: BaseException | None) -> str | None:
+    """An error as text for plain data: masked (a step's message may hold a key), never raising."""
+    if error is None:
+        return None
+    try:
+        return redact(str(error))
+    except Exception:
+        return redact(type(error).__name__)
 
 
 @dataclass
@@ -48,7 +59,7 @@ class StepRecord:
             "first_chunk": self.first_chunk,
             "status": self.status,
             "usage": self.usage,
-            "error": None if self.error is None else str(self.error),
+            "error": error_text(self.error),
         }
 
 
@@ -84,7 +95,7 @@ class BranchResult:
             "output": to_plain(self.output),
             "latency": self.latency,
             "ttft": self.ttft,
-            "error": None if self.error is None else str(self.error),
+            "error": error_text(self.error),
         }
 
 
@@ -123,7 +134,7 @@ class ChainResult:
             "input": to_plain(self.input),
             "output": to_plain(self.output),
             "status": self.status,
-            "error": None if self.error is None else str(self.error),
+            "error": error_text(self.error),
             "branches": {k: b.to_dict() for k, b in self.branches.items()},
             "steps": [s.to_dict() for s in self.steps],
             "total": self.total,
