@@ -78,6 +78,7 @@ def test_the_public_names() -> None:
         "MissingCredentialsError",
         "ModelError",
         "__version__",
+        "last_result",
         "load_ipython_extension",
         "unload_ipython_extension",
     ]
