@@ -18,9 +18,11 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["InputError", "is_pair", "parse_input", "parse_value"]
+__all__ = ["MAX_DEPTH", "InputError", "check_depth", "is_pair", "parse_input", "parse_value"]
 
 _DISPLAYS = (ast.Dict, ast.List, ast.Set)
+# Brackets nested deeper than this are refused: json, ast and every renderer recurse per level.
+MAX_DEPTH = 100
 _QUOTED_EXAMPLE = '{"topic": "bear"}'
 
 
@@ -32,6 +34,8 @@ def parse_input(tokens: Sequence[str], namespace: Mapping[str, Any]) -> Any:
     """The chain input that the ``-i`` tokens (already shell-split) describe."""
     if not tokens:
         raise InputError("-i needs a value, e.g. -i topic=bear")
+    for token in tokens:
+        check_depth(token)
     pairs = [_pair(token) for token in tokens]
     if all(pair is not None for pair in pairs):
         return {key: parse_value(value) for key, value in pairs}  # type: ignore[misc]
@@ -51,6 +55,27 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def check_depth(text: str, limit: int = MAX_DEPTH) -> None:
+    """Refuse brackets nested past ``limit`` (outside quotes) before any parser recurses into them."""
+    depth, quote, escaped = 0, "", False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth > limit:
+                raise InputError(f"-i: nested too deeply (limit {limit})")
+        elif ch in ")]}":
+            depth -= 1
 
 
 def is_pair(token: str) -> bool:

@@ -8,6 +8,7 @@ This module only wires. Parsing the language is :mod:`chainmagic.dsl`'s job, run
 from __future__ import annotations
 
 import shlex
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +93,7 @@ class ChainMagics(Magics):
         head, options = split_line(line, _CHAIN_FLAGS)
         argv = self._argv(options)
         if wants_help(argv):
-            print(self.chain.parser.format_help())
+            print(_usage(self.chain))
             return None
         args = self._parse(self.chain, argv)
         check_chain_options(args)
@@ -163,7 +164,7 @@ class ChainMagics(Magics):
         """
         argv = self._argv(line)
         if wants_help(argv):
-            print(self.chaintime.parser.format_help())
+            print(_usage(self.chaintime))
             return None
         args = self._parse(self.chaintime, argv)
         check_chaintime_options(args)
@@ -367,7 +368,9 @@ class ChainMagics(Magics):
             raise
         return self._deliver(live, batch, args, ns)
 
-    def _keep_interrupted(self, exc: BaseException, live: Any, args: Any, ns: dict[str, Any]) -> None:
+    def _keep_interrupted(
+        self, exc: BaseException, live: Any, args: Any, ns: dict[str, Any]
+    ) -> None:
         """An interrupted run still ends like any other: shown as cancelled, stored, remembered."""
         partial = getattr(exc, "result", None)
         if partial is not None:
@@ -399,6 +402,12 @@ def last_result() -> Any:
     what finished before the failure is reached (``ChainResult``, ``BatchResult`` or ``TimingResult``).
     """
     return _last[0]
+
+
+def _usage(magic: Any) -> str:
+    """``-h``: the options as plain text (argparse's help without the reST ``::`` it carries)."""
+    text = magic.parser.format_help().lstrip(":").strip("\n")
+    return "usage: " + textwrap.dedent(text).lstrip()
 
 
 def _has_pipelines(cell: str | None) -> bool:

@@ -193,7 +193,7 @@ class _Compiler:
             runnable = init_chat_model(spec, **kwargs)
         except ChainError as exc:
             raise self.error(str(exc), span) from None
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise self.error(f"model({spec!r}): {exc}", span) from None
         runnable.dsl_spec = (spec, dict(kwargs))  # type: ignore[attr-defined]
         return runnable

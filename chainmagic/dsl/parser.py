@@ -21,9 +21,14 @@ from chainmagic.dsl import messages as M
 from chainmagic.dsl.nodes import Assign, BlockMap, Expr, MapEntry, Program, Span, Statement
 from chainmagic.dsl.steps import StepParser, is_op
 from chainmagic.dsl.steps import span as _span
-from chainmagic.dsl.tokens import END, KEYWORDS, NAME, NEWLINE, STRING, Source, lex
+from chainmagic.dsl.tokens import END, KEYWORDS, NAME, NEWLINE, OP, STRING, Source, Token, lex
 
-__all__ = ["parse"]
+__all__ = ["MAX_DEPTH", "parse"]
+
+# Brackets nested deeper than this are refused at once. Each level costs a few frames in the parser,
+# the compiler, the graph and the renderers; 64 is far past any chain a person writes and far below
+# Python's recursion limit, so a deep cell gets one located message instead of a RecursionError.
+MAX_DEPTH = 64
 
 
 def parse(source: str, *, first_line: int = 1) -> Program:
@@ -33,7 +38,22 @@ def parse(source: str, *, first_line: int = 1) -> Program:
     that the ``%%chain`` line is line 1, as the user sees the cell.
     """
     src = Source(source, first_line)
-    return _CellParser(src, lex(src)).program()
+    toks = lex(src)
+    _check_depth(src, toks)
+    return _CellParser(src, toks).program()
+
+
+def _check_depth(src: Source, toks: list[Token]) -> None:
+    depth = 0
+    for tok in toks:
+        if tok.kind != OP:
+            continue
+        if tok.value in "([{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise src.error_at(M.TOO_DEEP.format(limit=MAX_DEPTH), tok)
+        elif tok.value in ")]}":
+            depth -= 1
 
 
 class _CellParser(StepParser):

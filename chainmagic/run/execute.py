@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, TypeVar
@@ -61,11 +61,11 @@ def run_on_loop(coro: Coroutine[Any, Any, T], on_interrupt: Callable[[], None] |
 
     future: Future[T] = asyncio.run_coroutine_threadsafe(watched(), _private_loop())
     try:
-        while True:
-            try:
-                return future.result(timeout=0.1)
-            except FutureTimeout:
-                continue
+        # Poll with wait(), not result(timeout=...): the latter raises TimeoutError, which would
+        # swallow a TimeoutError raised by a signal handler while we wait.
+        while not wait([future], timeout=0.1).done:
+            pass
+        return future.result()
     except BaseException:  # Ctrl-C, a signal-based timeout, ...: the run must not go on unobserved
         if future.done():  # the coroutine's own outcome (its error): nothing to cancel
             raise

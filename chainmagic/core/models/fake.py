@@ -75,7 +75,19 @@ class FakeChatModel(BaseChatModel):
         self.jitter = jitter
         self.token_delay = token_delay
         self.seed = seed
-        self.fail_on = re.compile(fail_on) if fail_on else None
+        for option, value in (
+            ("latency", latency),
+            ("jitter", jitter),
+            ("token_delay", token_delay),
+        ):
+            if not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"{option}={value!r}: a number of seconds, 0 or more")
+        if not isinstance(fail_rate, (int, float)) or not 0 <= fail_rate <= 1:
+            raise ValueError(f"fail_rate={fail_rate!r}: a probability between 0 and 1")
+        try:
+            self.fail_on = re.compile(fail_on) if fail_on else None
+        except (re.error, TypeError) as exc:
+            raise ValueError(f"fail_on={fail_on!r} is not a regular expression: {exc}") from None
         self.fail_rate = fail_rate
         self.error = error
         self.model_name = model
