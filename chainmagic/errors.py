@@ -120,6 +120,7 @@ class ChainRunError(ChainError):
         self.cause = cause
         self.path: list[str] = list(path or [])
         self.partial: dict[str, Any] = {}
+        self.result: Any = None  # the magics attach the run's ChainResult before raising
         self.__cause__ = cause
 
     @property

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
+from test_magics import ASSIGN_CELL, MAP_CELL, SETUP, assert_usage_error
 
 import chainmagic
 from chainmagic.errors import ChainRunError
 from chainmagic.run import BatchResult, ChainResult
-
-from test_magics import ASSIGN_CELL, MAP_CELL, SETUP, assert_usage_error
 
 COUNTING = dedent(
     """\
