@@ -50,22 +50,32 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
 
 
 async def in_thread(fn: Callable[[], T]) -> T:
-    """Await a blocking function run on the shared pool (cancelling abandons it)."""
+    """Await a blocking function run on the shared pool.
+
+    Cancelling does not wait for it: the thread is told (its :class:`~pool.CancelToken`), finishes
+    the call it is in, and starts no further step.
+    """
     import asyncio
 
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
+    token = pool.CancelToken(pool.current_token())
 
     def task() -> None:
         try:
-            result = fn()
+            with pool.using_token(token):
+                result = fn()
         except BaseException as exc:
             _settle(loop, future, None, exc)
         else:
             _settle(loop, future, result, None)
 
     pool.spawn(task)
-    return await future
+    try:
+        return await future
+    except asyncio.CancelledError:
+        token.cancel()  # the thread ends its current call and starts no other step
+        raise
 
 
 def _settle(loop: Any, future: Any, result: Any, error: BaseException | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from chainmagic.core import pool
 from chainmagic.errors import ChainRunError
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ def name_error(exc: Exception, segment: str | None) -> ChainRunError:
 
 
 def call(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
+    if pool.any_cancelled:
+        pool.raise_if_cancelled()
     if run is None or segment is None or run.listener is None:
         child = run if run is None or segment is None else run.child(segment)
         try:

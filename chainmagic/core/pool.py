@@ -9,6 +9,11 @@ branches that are known to be quick itself, and hands to workers only those that
 last duration is its hint. Keeping the caller free while slow branches run is also what lets a failure
 surface at once: the caller waits on an event that the first error sets, never on the slowest sibling.
 Unfinished siblings are abandoned, not waited for; branches no worker has started are dropped.
+
+Cancelling reaches sync code too. A thread cannot be stopped, but it can be told: work handed to the
+pool runs under a :class:`CancelToken` (thread-local, inherited by the groups and nested runs it
+starts), and every step call checks it first. So after an interrupt a thread finishes the call it is
+in, starts nothing new (:class:`Cancelled` is raised instead), and returns to the pool.
 """
 
 from __future__ import annotations
@@ -22,7 +27,19 @@ from typing import Any
 
 from chainmagic.core.events import Limiter
 
-__all__ = ["FAST", "MAX_WORKERS", "Group", "run_parallel", "spawn", "worker_count"]
+__all__ = [
+    "FAST",
+    "MAX_WORKERS",
+    "CancelToken",
+    "Cancelled",
+    "Group",
+    "current_token",
+    "raise_if_cancelled",
+    "run_parallel",
+    "spawn",
+    "using_token",
+    "worker_count",
+]
 
 MAX_WORKERS = 256
 IDLE_SECONDS = 60.0
@@ -33,6 +50,74 @@ _lock = threading.Lock()
 _workers = 0
 _idle = 0
 _MISSING: Any = object()
+
+
+# Until the first cancel in this process, no step needs to look at its thread's token.
+any_cancelled = False
+
+
+class _Local(threading.local):
+    token: CancelToken | None = None  # a class default: a missing attribute would cost ~1.5 µs
+
+
+_local = _Local()
+
+
+class Cancelled(BaseException):
+    """Raised instead of starting a step of a cancelled run (a BaseException: ``except Exception``
+    in a user's step must not swallow it)."""
+
+
+class CancelToken:
+    """Whether the run a thread works for was cancelled; a child token follows its parent."""
+
+    __slots__ = ("_set", "parent")
+
+    def __init__(self, parent: CancelToken | None = None) -> None:
+        self.parent = parent
+        self._set = False
+
+    def cancel(self) -> None:
+        global any_cancelled
+        self._set = True
+        any_cancelled = True
+
+    @property
+    def cancelled(self) -> bool:
+        token: CancelToken | None = self
+        while token is not None:
+            if token._set:
+                return True
+            token = token.parent
+        return False
+
+
+def current_token() -> CancelToken | None:
+    """The token of the run this thread works for (None outside pool work)."""
+    return _local.token
+
+
+def raise_if_cancelled() -> None:
+    """Called before each step: a cancelled run starts nothing new."""
+    token = _local.token
+    if token is not None and token.cancelled:
+        raise Cancelled
+
+
+class using_token:
+    """Run a block under ``token`` (restoring the thread's previous token after)."""
+
+    __slots__ = ("previous", "token")
+
+    def __init__(self, token: CancelToken | None) -> None:
+        self.token = token
+
+    def __enter__(self) -> None:
+        self.previous = _local.token
+        _local.token = self.token
+
+    def __exit__(self, *exc: object) -> None:
+        _local.token = self.previous
 
 
 class Group:
@@ -50,6 +135,7 @@ class Group:
         "seconds",
         "slow",
         "thunks",
+        "token",
     )
 
     def __init__(self, thunks: Sequence[Callable[[], Any]], hints: Sequence[bool]) -> None:
@@ -65,6 +151,7 @@ class Group:
         self.error: BaseException | None = None
         self.failed_index = -1
         self.limiter: Limiter | None = None
+        self.token = _local.token  # workers run the branches under it too
 
     def run(self, i: int) -> None:
         start = perf_counter()
@@ -88,6 +175,8 @@ class Group:
 
     def help(self) -> None:
         """Run in a worker: take the slow branches first, then whatever the caller has not reached."""
+        previous = _local.token
+        _local.token = self.token
         try:
             while self.error is None:
                 try:
@@ -99,6 +188,7 @@ class Group:
                         return
                 self.run(i)
         finally:
+            _local.token = previous
             if self.limiter is not None:
                 self.limiter.give()
 

@@ -107,6 +107,7 @@ def execute(
     recorder.t0 = start
 
     def interrupted() -> None:
+        recorder.close()
         result.status = "cancelled"
         result.total = perf_counter() - start
         _settle(result)

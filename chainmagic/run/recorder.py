@@ -85,10 +85,19 @@ class Recorder:
         self._keys = keys
         self._open: dict[tuple[str, ...], StepRecord] = {}
         self._lock = threading.Lock()
+        self.closed = False
         result.branches = {k: BranchResult(k) for k in keys}
+
+    def close(self) -> None:
+        """Stop recording: a cancelled run's threads end their calls later, and must not rewrite
+        what the (final) view of that run shows."""
+        with self._lock:
+            self.closed = True
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            if self.closed:
+                return
             changed = self._apply(event)
         if changed is not None and self.on_change is not None:
             self.on_change(*changed)
