@@ -35,9 +35,11 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext chainmagic``: register the chain magics."""
+    from chainmagic import tracebacks
     from chainmagic.magics import ChainMagics
 
     ipython.register_magics(ChainMagics)
+    tracebacks.install(ipython)
 
 
 def last_result() -> Any:
@@ -58,3 +60,6 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in ("chain", "chaintime"):
             manager.magics[kind].pop(name, None)
     manager.registry.pop("ChainMagics", None)
+    from chainmagic import tracebacks
+
+    tracebacks.uninstall(ipython)

@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 from chainmagic.core.openai_errors import ModelErrors
 from chainmagic.errors import MASK, MissingCredentialsError, redact
+from chainmagic.secrets import is_secret_name
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -68,6 +69,11 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a Secret cannot be pickled: credentials never leave the process that has them"
+        )
 
     def __reduce__(self) -> Any:  # pickling a model must not write its key to disk
         raise TypeError("a Secret (an API key) cannot be pickled")
@@ -309,4 +315,29 @@ class Connection:
         return ModelErrors(self, streaming)
 
     def __repr__(self) -> str:
-        return f"Connection({self.provider!r}, base_url={self.base_url!r})"
+        return f"Connection({self.provider!r}, base_url={redact(str(self.base_url))!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a pickle keeps: never a credential (a key, a secret header, a key in the URL).
+
+        An unpickled model (a Dask worker's, a cached one) reads its key from the environment
+        again, as a model built without ``api_key=`` does.
+        """
+        headers = {k: v for k, v in (self.headers or {}).items() if not is_secret_name(k)}
+        return {
+            "provider": self.provider,
+            "base_url": redact(self.base_url) if self.base_url else self.base_url,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "headers": headers or None,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.provider = state["provider"]
+        self.base_url = state["base_url"]
+        self.api_key = None
+        self.timeout = state["timeout"]
+        self.max_retries = state["max_retries"]
+        self.headers = state["headers"]
+        self._resolved = None
+        self._sync = None

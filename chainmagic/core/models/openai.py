@@ -16,6 +16,7 @@ from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage
 from chainmagic.core.models.base import BaseChatModel, usage
 from chainmagic.core.openai_client import DEFAULT_TIMEOUT, Connection
 from chainmagic.errors import ModelError
+from chainmagic.secrets import redact
 
 __all__ = ["ChatOpenAI"]
 
@@ -112,7 +113,7 @@ class ChatOpenAI(BaseChatModel):
     def __repr__(self) -> str:
         if self.label:
             return self.label
-        where = f", base_url={self.base_url!r}" if self.base_url else ""
+        where = f", base_url={redact(self.base_url)!r}" if self.base_url else ""
         if self.provider != "openai":
             where += f", provider={self.provider!r}"
         return f"ChatOpenAI({self.model_name!r}{where})"
