@@ -70,11 +70,6 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> Any:
-        raise TypeError(
-            "a Secret cannot be pickled: credentials never leave the process that has them"
-        )
-
     def __reduce__(self) -> Any:  # pickling a model must not write its key to disk
         raise TypeError("a Secret (an API key) cannot be pickled")
 
