@@ -158,3 +158,45 @@ def test_an_interrupt_stops_a_long_run_at_once_and_the_next_cell_runs(
     assert kernel.reply["status"] == "ok"
     assert outputs[0]["data"]["text/plain"].startswith("after\n")
     assert time.perf_counter() - start < 1
+
+
+def test_an_interrupted_sync_map_starts_no_new_step_and_frees_its_threads(
+    kernel: Any, cells: dict[str, Any]
+) -> None:
+    setup = dedent(
+        """\
+        import threading, time, sys, traceback
+        from chainmagic.core import RunnableLambda, RunnableParallel
+        started = []
+        def step(x):
+            started.append(time.perf_counter())
+            time.sleep(0.4)
+            return x
+        def inner(x):  # a sync chain of six 0.4 s steps, that a step runs on its own
+            chain = RunnableLambda(step)
+            for _ in range(5):
+                chain = chain | RunnableLambda(step)
+            return chain.invoke(x)
+        wide = RunnableParallel({f"b{i}": RunnableLambda(inner) for i in range(128)})
+        def busy_workers():
+            frames = sys._current_frames()
+            return sum(
+                1 for t in threading.enumerate()
+                if t.name == "chainmagic-worker" and t.ident in frames
+                and "help" in [f.name for f in traceback.extract_stack(frames[t.ident])]
+            )
+        """
+    )
+    assert kernel.run(setup)[0] == []
+    kernel.run("t0 = time.perf_counter()\n%chain wide -i 1 -v stopped -q", timeout=1)
+    assert kernel.reply["ename"] == "KeyboardInterrupt"
+    outputs, _ = kernel.run(
+        "interrupted_at = t0 + stopped.total\n"
+        "time.sleep(1.0)\n"  # every thread's current call (0.4 s) has ended by now
+        "print(sum(t > interrupted_at + 0.05 for t in started), len(started), busy_workers(),"
+        " stopped.status)"
+    )
+    after, total, busy, status = outputs[0]["text"].split()
+    # without cancelling, the 128 chains would go on to start their fourth, fifth and sixth steps
+    assert (int(after), int(busy), status) == (0, 0, "cancelled"), total
+    assert int(total) >= 128
