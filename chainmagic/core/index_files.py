@@ -1,0 +1,387 @@
+"""A saved vector store on disk: ``NAME.json`` (the documents) and ``NAME.faiss`` (their vectors).
+
+A saved folder may come from anywhere (a download, a colleague, a disk that filled up mid-save), so
+reading trusts nothing in it: every field's presence and type, the labels (unique, matching the
+vectors one to one, all below ``next_label`` so that new documents can never take a saved one's
+label), the counts, the dimension, the nesting depth. Any problem is one :class:`IndexFileError`
+naming the file and what is wrong; nothing is unpickled, nothing is evaluated.
+
+The vectors file is FAISS's own format (``faiss.write_index`` writes it, so ``faiss.read_index``
+opens it too), but it is read here rather than by FAISS: FAISS's reader trusts the sizes written in
+the file (a tampered count makes it allocate or read garbage) and fails with C++ text. We accept
+exactly the layout chainmagic writes, an ``IndexIDMap2`` over a flat inner-product or L2 index,
+check every size against the file's length before reading it, and hand back plain arrays from which
+the caller builds a fresh index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from chainmagic.core.documents import Document
+from chainmagic.errors import IndexFileError
+
+__all__ = [
+    "DISTANCES",
+    "FORMAT",
+    "LABEL_LIMIT",
+    "MAX_DEPTH",
+    "SavedIndex",
+    "Vectors",
+    "nested_too_deeply",
+    "read",
+    "write",
+]
+
+FORMAT = "chainmagic.faiss/1"
+DISTANCES = ("cosine", "inner_product", "l2")
+MAX_DEPTH = 100  # nesting of one document's metadata; json's own limit is Python's stack
+LABEL_LIMIT = 2**62  # labels count additions, so a real one never gets near; int64 never overflows
+
+# FAISS's metric codes, and the four-byte tag of the flat index FAISS writes for each.
+_INNER_PRODUCT, _L2 = 0, 1
+_FLAT_TAGS = {_INNER_PRODUCT: b"IxFI", _L2: b"IxF2"}
+_METRIC_NAMES = {_INNER_PRODUCT: "inner product", _L2: "L2 distance"}
+_ID_MAP_TAG = b"IxM2"
+# d, ntotal, two words FAISS no longer uses, is_trained, metric type (FAISS's index header).
+_HEADER = struct.Struct("<iqqq?i")
+_SIZE = struct.Struct("<Q")
+_DOCUMENT_KEYS = ("id", "label", "text", "metadata")
+
+
+@dataclass(frozen=True)
+class Vectors:
+    """The vectors of a ``.faiss`` file: row ``i`` of ``matrix`` has label ``labels[i]``."""
+
+    metric: int
+    matrix: npt.NDArray[np.float32]
+    labels: npt.NDArray[np.int64]
+
+    @property
+    def dimensions(self) -> int:
+        return int(self.matrix.shape[1])
+
+
+@dataclass(frozen=True)
+class SavedIndex:
+    """Everything a saved store holds, checked: documents by label, and their vectors."""
+
+    distance: str
+    next_label: int
+    documents: dict[int, Document]
+    vectors: Vectors | None  # None when nothing was ever added
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
+    """The store saved as ``name`` in ``folder``, every part checked against the others.
+
+    ``dimensions``, when known, is what the embeddings to be used give: an index of another
+    dimension fails here rather than at the first search.
+    """
+    meta, index_file = folder / f"{name}.json", folder / f"{name}.faiss"
+    if not meta.is_file():
+        if (folder / f"{name}.pkl").exists():
+            raise IndexFileError(
+                str(folder / f"{name}.pkl"),
+                "a LangChain store (a pickle); chainmagic does not load pickles, which can run "
+                "code: rebuild it with FAISS.from_texts/from_documents",
+            )
+        raise IndexFileError(str(meta), f"missing: no vector store {name!r} was saved there")
+    distance, next_label, documents = _documents(meta, _json(meta))
+    vectors = _vectors(index_file, _bytes(index_file)) if index_file.exists() else None
+    if vectors is None:
+        if documents:
+            raise IndexFileError(
+                str(index_file), f"missing, but {meta.name} lists {len(documents)} documents"
+            )
+        return SavedIndex(distance, next_label, documents, None)
+    _match(index_file, meta.name, distance, documents, vectors)
+    if dimensions is not None and dimensions != vectors.dimensions:
+        raise IndexFileError(
+            str(index_file),
+            f"holds {vectors.dimensions}-dimensional vectors but the embeddings give {dimensions}: "
+            "load it with the embeddings it was built with",
+        )
+    return SavedIndex(distance, next_label, documents, vectors)
+
+
+def _bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IndexFileError(str(path), f"cannot be read ({exc.strerror or exc})") from None
+
+
+def _json(path: Path) -> Any:
+    data = _bytes(path)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise IndexFileError(str(path), "is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise IndexFileError(str(path), f"is not valid JSON ({exc.msg}, {where})") from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise IndexFileError(str(path), f"is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise IndexFileError(str(path), f"is nested too deeply (limit {MAX_DEPTH})") from None
+
+
+def _documents(path: Path, payload: Any) -> tuple[str, int, dict[int, Document]]:
+    """Distance, next label and documents by label, from a parsed ``.json`` file."""
+
+    def fail(problem: str) -> IndexFileError:
+        return IndexFileError(str(path), problem)
+
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise fail(f'not a chainmagic vector store (no "format": {FORMAT!r})')
+    for key in ("distance", "next_label", "documents"):
+        if key not in payload:
+            raise fail(f"has no {key!r}")
+    distance, next_label, items = payload["distance"], payload["next_label"], payload["documents"]
+    if distance not in DISTANCES:
+        raise fail(f"'distance' must be one of {', '.join(map(repr, DISTANCES))}")
+    if not _is_label(next_label):
+        raise fail(f"'next_label' must be an integer from 0 to 2**62, not {_shown(next_label)}")
+    if not isinstance(items, list):
+        raise fail(f"'documents' must be a list, not {_kind(items)}")
+    documents: dict[int, Document] = {}
+    seen: dict[str, int] = {}
+    for n, item in enumerate(items):
+        where = f"documents[{n}]"
+        if not isinstance(item, dict):
+            raise fail(f"{where} must be an object, not {_kind(item)}")
+        for key in _DOCUMENT_KEYS:
+            if key not in item:
+                raise fail(f"{where} has no {key!r}")
+        doc_id, label, text, metadata = (item[key] for key in _DOCUMENT_KEYS)
+        if not isinstance(doc_id, str):
+            raise fail(f"{where}.id must be a string, not {_kind(doc_id)}")
+        if not _is_label(label):
+            raise fail(f"{where}.label must be an integer from 0 to 2**62, not {_shown(label)}")
+        if not isinstance(text, str):
+            raise fail(f"{where}.text must be a string, not {_kind(text)}")
+        if not isinstance(metadata, dict):
+            raise fail(f"{where}.metadata must be an object, not {_kind(metadata)}")
+        if nested_too_deeply(metadata):
+            raise fail(f"{where}.metadata is nested too deeply (limit {MAX_DEPTH})")
+        if doc_id in seen:
+            raise fail(f"{where} repeats the id {_shown(doc_id)} of documents[{seen[doc_id]}]")
+        if label in documents:
+            other = seen[str(documents[label].id)]
+            raise fail(f"{where} repeats the label {label} of documents[{other}]")
+        if label >= next_label:
+            raise fail(
+                f"'next_label' is {next_label} but {where} has label {label}: "
+                "new documents would overwrite saved ones"
+            )
+        seen[doc_id] = n
+        documents[label] = Document(text, metadata, id=doc_id)
+    return distance, next_label, documents
+
+
+def _vectors(path: Path, data: bytes) -> Vectors:
+    """The vectors and labels of a ``.faiss`` file chainmagic wrote, every size checked first."""
+    reader = _Reader(path, data)
+    reader.tag(_ID_MAP_TAG)
+    d, n, _, _, _, metric = reader.header()
+    if d < 1 or n < 0:
+        raise reader.fail(f"claims {n} vectors of {d} dimensions")
+    if metric not in _FLAT_TAGS:
+        raise reader.fail(f"uses FAISS metric {metric}, not inner product or L2 distance")
+    reader.tag(_FLAT_TAGS[metric])
+    inner_d, inner_n, _, _, _, inner_metric = reader.header()
+    if (inner_d, inner_n, inner_metric) != (d, n, metric):
+        raise reader.fail("is inconsistent: its two index headers disagree")
+    floats = reader.size()
+    if floats != n * d:
+        raise reader.fail(f"claims {n} vectors of {d} dimensions but stores {floats} numbers")
+    matrix = reader.array("<f4", floats).reshape(n, d).astype(np.float32)
+    if reader.size() != n:
+        raise reader.fail("is inconsistent: it has not one label per vector")
+    labels = reader.array("<i8", n).astype(np.int64)
+    reader.end()
+    if not np.isfinite(matrix).all():
+        raise reader.fail("holds vector values that are not finite numbers")
+    return Vectors(metric, matrix, labels)
+
+
+def _match(
+    path: Path, meta: str, distance: str, documents: dict[int, Document], vectors: Vectors
+) -> None:
+    """The vectors file and the documents file describe the same store."""
+    expected = _L2 if distance == "l2" else _INNER_PRODUCT
+    if vectors.metric != expected:
+        raise IndexFileError(
+            str(path), f"compares by {_METRIC_NAMES[vectors.metric]}, but {meta} says {distance!r}"
+        )
+    labels = vectors.labels.tolist()
+    if len(labels) != len(documents):
+        raise IndexFileError(
+            str(path), f"holds {len(labels)} vectors for the {len(documents)} documents of {meta}"
+        )
+    if len(set(labels)) != len(labels):
+        raise IndexFileError(str(path), "repeats a label: two vectors claim one document")
+    strays = [label for label in labels if label not in documents]
+    if strays:
+        raise IndexFileError(str(path), f"has label {strays[0]}, which no document of {meta} has")
+
+
+class _Reader:
+    """Reads FAISS's little-endian fields in order, never past the end of the file."""
+
+    def __init__(self, path: Path, data: bytes) -> None:
+        self.path, self.data, self.at = path, data, 0
+
+    def fail(self, problem: str) -> IndexFileError:
+        return IndexFileError(str(self.path), problem)
+
+    def take(self, count: int) -> bytes:
+        if count > len(self.data) - self.at:
+            raise self.fail(
+                f"is truncated: it ends after {len(self.data)} bytes, "
+                f"where the index needs {self.at + count}"
+            )
+        chunk = self.data[self.at : self.at + count]
+        self.at += count
+        return chunk
+
+    def tag(self, expected: bytes) -> None:
+        if self.take(4) != expected:
+            raise self.fail(
+                "is not a chainmagic FAISS index (an IndexIDMap2 over a flat index); "
+                "corrupt, or written by another program"
+            )
+
+    def header(self) -> tuple[int, int, int, int, bool, int]:
+        fields: tuple[int, int, int, int, bool, int] = _HEADER.unpack(self.take(_HEADER.size))
+        return fields
+
+    def size(self) -> int:
+        count: int = _SIZE.unpack(self.take(_SIZE.size))[0]
+        return count
+
+    def array(self, dtype: str, count: int) -> npt.NDArray[Any]:
+        item = np.dtype(dtype).itemsize
+        return np.frombuffer(self.take(count * item), dtype=dtype)
+
+    def end(self) -> None:
+        if self.at != len(self.data):
+            raise self.fail(f"has {len(self.data) - self.at} unexpected bytes after the index")
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+
+def write(
+    folder: Path,
+    name: str,
+    *,
+    distance: str,
+    next_label: int,
+    documents: list[tuple[int, Document]],
+    index: Any,
+) -> None:
+    """Save documents (label, document) and their FAISS ``index`` (None: no vectors yet).
+
+    Each file is written beside its final name and then renamed over it, so a failed save leaves
+    the previous one whole; a save cut between the two renames is caught by :func:`read`.
+    """
+    for n, (_, doc) in enumerate(documents):
+        if nested_too_deeply(doc.metadata):
+            raise ValueError(
+                f"cannot save the store: documents[{n}].metadata is nested too deeply "
+                f"(limit {MAX_DEPTH})"
+            )
+    items = [
+        {"id": str(doc.id), "label": label, "text": doc.page_content, "metadata": doc.metadata}
+        for label, doc in documents
+    ]
+    payload = {"format": FORMAT, "distance": distance, "next_label": next_label, "documents": items}
+    try:
+        text = json.dumps(payload, ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"cannot save the store: document metadata must be JSON-serializable ({exc})"
+        ) from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    meta, index_file = folder / f"{name}.json", folder / f"{name}.faiss"
+    if index is not None:
+        import faiss
+
+        partial = _beside(index_file)
+        faiss.write_index(index, str(partial))
+        os.replace(partial, index_file)
+    elif index_file.exists():
+        index_file.unlink()
+    partial = _beside(meta)
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, meta)
+
+
+def _beside(path: Path) -> Path:
+    return path.with_name(f".{path.name}.partial")
+
+
+# -- shared checks ---------------------------------------------------------------------------------
+
+
+def nested_too_deeply(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists/dicts in ``value`` nest deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = _children(item)
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _children(item: Any) -> Iterator[Any] | None:
+    if isinstance(item, dict):
+        return iter(item.values())
+    if isinstance(item, (list, tuple)):
+        return iter(item)
+    return None
+
+
+def _is_label(value: Any) -> bool:
+    return type(value) is int and 0 <= value < LABEL_LIMIT
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words, for a message about a field of the wrong type."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return f"the number {_shown(value)}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _shown(value: Any) -> str:
+    """A short quotation of a value from the file: enough to find it, never a whole blob."""
+    if not isinstance(value, (str, int, float)):
+        return _kind(value)
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
