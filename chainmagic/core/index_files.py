@@ -108,6 +108,10 @@ def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
             )
         return SavedIndex(distance, next_label, documents, None)
     _match(index_file, meta.name, distance, documents, vectors)
+    if distance == "cosine" and not _unit_or_zero(vectors.matrix):
+        raise IndexFileError(
+            str(index_file), "holds vectors that are not of unit length, as a cosine store's are"
+        )
     if dimensions is not None and dimensions != vectors.dimensions:
         raise IndexFileError(
             str(index_file),
@@ -360,6 +364,12 @@ def _children(item: Any) -> Iterator[Any] | None:
     return None
 
 
+def _unit_or_zero(matrix: npt.NDArray[np.float32]) -> bool:
+    """Whether every row is a unit vector (or zero: a text with no words embeds as zero)."""
+    norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
+    return bool(np.all((np.abs(norms - 1.0) < 1e-3) | (norms == 0.0)))
+
+
 def _is_label(value: Any) -> bool:
     return type(value) is int and 0 <= value < LABEL_LIMIT
 
@@ -381,7 +391,7 @@ def _kind(value: Any) -> str:
 
 def _shown(value: Any) -> str:
     """A short quotation of a value from the file: enough to find it, never a whole blob."""
-    if not isinstance(value, (str, int, float)):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         return _kind(value)
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -194,9 +194,11 @@ def test_save_under_another_name_and_an_empty_store(tmp_path):
 
 def test_loading_never_unpickles(tmp_path):
     (tmp_path / "index.pkl").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
-    with pytest.raises(IndexFileError, match="index.pkl: a LangChain store .*does not load pickles"):
+    with pytest.raises(
+        IndexFileError, match=r"index.pkl: a LangChain store .*does not load pickles"
+    ):
         FAISS.load_local(tmp_path, HashingEmbeddings())
-    with pytest.raises(IndexFileError, match="nothing/index.json: missing"):
+    with pytest.raises(IndexFileError, match=r"nothing/index\.json: missing"):
         FAISS.load_local(tmp_path / "nothing", HashingEmbeddings())
 
 
