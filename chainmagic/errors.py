@@ -166,7 +166,7 @@ class IndexFileError(ChainError, ValueError):
     def __init__(self, path: str, problem: str) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        super().__init__(redact(f"{path}: {problem}"))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (self.path, self.problem), {}, {}))

@@ -20,6 +20,7 @@ import json
 import os
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
             )
         raise IndexFileError(str(meta), f"missing: no vector store {name!r} was saved there")
     distance, next_label, documents = _documents(meta, _json(meta))
-    vectors = _vectors(index_file, _bytes(index_file)) if index_file.exists() else None
+    vectors = _vectors(index_file, _bytes(index_file)) if _present(index_file) else None
     if vectors is None:
         if documents:
             raise IndexFileError(
@@ -119,6 +120,15 @@ def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
             "load it with the embeddings it was built with",
         )
     return SavedIndex(distance, next_label, documents, vectors)
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` is there; something other than a file (a pipe would block) is an error."""
+    if not path.exists():
+        return False
+    if not path.is_file():
+        raise IndexFileError(str(path), "is not a regular file")
+    return True
 
 
 def _bytes(path: Path) -> bytes:
@@ -325,18 +335,23 @@ def write(
     if index is not None:
         import faiss
 
-        partial = _beside(index_file)
-        faiss.write_index(index, str(partial))
-        os.replace(partial, index_file)
+        with _replacing(index_file) as partial:
+            faiss.write_index(index, str(partial))
     elif index_file.exists():
         index_file.unlink()
-    partial = _beside(meta)
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, meta)
+    with _replacing(meta) as partial:
+        partial.write_text(text, encoding="utf-8")
 
 
-def _beside(path: Path) -> Path:
-    return path.with_name(f".{path.name}.partial")
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A path beside ``path`` to write; renamed over it when the writing succeeds, else removed."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 # -- shared checks ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import random
+import signal
 import struct
 import tempfile
 from pathlib import Path
@@ -131,7 +132,7 @@ def test_a_failed_save_leaves_the_previous_one_whole(saved):
     store.add_texts(["thing"], metadatas=[{"when": object()}])
     with pytest.raises(TypeError, match="JSON-serializable"):
         store.save_local(saved)
-    assert {p.name: p.read_bytes() for p in saved.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in saved.iterdir()} == before  # and no partial files
 
 
 # -- the vectors file ------------------------------------------------------------------------------
@@ -371,10 +372,33 @@ def test_a_document_dropped_from_the_list(saved):
     fails(saved, "holds 3 vectors for the 2 documents of index.json")
 
 
+def test_a_pipe_where_a_file_should_be_does_not_block(saved):
+    (saved / "index.faiss").unlink()
+    os.mkfifo(saved / "index.faiss")
+
+    def hung(signum, frame):
+        raise TimeoutError("load_local blocked on a pipe")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        fails(saved, "index.faiss: is not a regular file")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_file_that_cannot_be_read(saved):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    (saved / "index.faiss").chmod(0)
+    fails(saved, "index.faiss: cannot be read (Permission denied)")
+
+
 def test_a_folder_where_a_file_should_be(saved):
     (saved / "index.faiss").unlink()
     (saved / "index.faiss").mkdir()
-    fails(saved, "index.faiss: cannot be read (Is a directory)")
+    fails(saved, "index.faiss: is not a regular file")
     (saved / "index.json").unlink()
     (saved / "index.json").mkdir()
     fails(saved, "index.json: missing: no vector store 'index' was saved there")
