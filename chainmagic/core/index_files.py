@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,7 @@ _ID_MAP_TAG = b"IxM2"
 _HEADER = struct.Struct("<iqqq?i")
 _SIZE = struct.Struct("<Q")
 _DOCUMENT_KEYS = ("id", "label", "text", "metadata")
+_CONTAINERS = (dict, list, tuple)
 
 
 @dataclass(frozen=True)
@@ -172,38 +173,63 @@ def _documents(path: Path, payload: Any) -> tuple[str, int, dict[int, Document]]
     if not isinstance(items, list):
         raise fail(f"'documents' must be a list, not {_kind(items)}")
     documents: dict[int, Document] = {}
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # id → its index in the list
     for n, item in enumerate(items):
-        where = f"documents[{n}]"
-        if not isinstance(item, dict):
-            raise fail(f"{where} must be an object, not {_kind(item)}")
-        for key in _DOCUMENT_KEYS:
-            if key not in item:
-                raise fail(f"{where} has no {key!r}")
-        doc_id, label, text, metadata = (item[key] for key in _DOCUMENT_KEYS)
-        if not isinstance(doc_id, str):
-            raise fail(f"{where}.id must be a string, not {_kind(doc_id)}")
-        if not _is_label(label):
-            raise fail(f"{where}.label must be an integer from 0 to 2**62, not {_shown(label)}")
-        if not isinstance(text, str):
-            raise fail(f"{where}.text must be a string, not {_kind(text)}")
-        if not isinstance(metadata, dict):
-            raise fail(f"{where}.metadata must be an object, not {_kind(metadata)}")
-        if nested_too_deeply(metadata):
-            raise fail(f"{where}.metadata is nested too deeply (limit {MAX_DEPTH})")
-        if doc_id in seen:
-            raise fail(f"{where} repeats the id {_shown(doc_id)} of documents[{seen[doc_id]}]")
-        if label in documents:
-            other = seen[str(documents[label].id)]
-            raise fail(f"{where} repeats the label {label} of documents[{other}]")
-        if label >= next_label:
-            raise fail(
-                f"'next_label' is {next_label} but {where} has label {label}: "
-                "new documents would overwrite saved ones"
+        # One fast test for the common, valid case; _problem says what is wrong when it fails.
+        try:
+            doc_id, label, text, metadata = (
+                item["id"],
+                item["label"],
+                item["text"],
+                item["metadata"],
             )
+        except (KeyError, TypeError, IndexError):
+            raise fail(_problem(n, item, seen, documents, next_label)) from None
+        if not (
+            type(doc_id) is str
+            and type(label) is int
+            and 0 <= label < next_label
+            and type(text) is str
+            and type(metadata) is dict
+            and doc_id not in seen
+            and label not in documents
+        ):
+            raise fail(_problem(n, item, seen, documents, next_label))
         seen[doc_id] = n
         documents[label] = Document(text, metadata, id=doc_id)
+    deep = nested_too_deeply([doc.metadata for doc in documents.values()])
+    if deep is not None:
+        raise fail(f"documents[{deep}].metadata is nested too deeply (limit {MAX_DEPTH})")
     return distance, next_label, documents
+
+
+def _problem(
+    n: int, item: Any, seen: dict[str, int], documents: dict[int, Document], next_label: int
+) -> str:
+    """What is wrong with ``documents[n]``, a document the fast test in :func:`_documents` refused."""
+    where = f"documents[{n}]"
+    if not isinstance(item, dict):
+        return f"{where} must be an object, not {_kind(item)}"
+    for key in _DOCUMENT_KEYS:
+        if key not in item:
+            return f"{where} has no {key!r}"
+    doc_id, label, text, metadata = (item[key] for key in _DOCUMENT_KEYS)
+    if not isinstance(doc_id, str):
+        return f"{where}.id must be a string, not {_kind(doc_id)}"
+    if not _is_label(label):
+        return f"{where}.label must be an integer from 0 to 2**62, not {_shown(label)}"
+    if not isinstance(text, str):
+        return f"{where}.text must be a string, not {_kind(text)}"
+    if not isinstance(metadata, dict):
+        return f"{where}.metadata must be an object, not {_kind(metadata)}"
+    if doc_id in seen:
+        return f"{where} repeats the id {_shown(doc_id)} of documents[{seen[doc_id]}]"
+    if label in documents:
+        return f"{where} repeats the label {label} of documents[{seen[str(documents[label].id)]}]"
+    return (
+        f"'next_label' is {next_label} but {where} has label {label}: "
+        "new documents would overwrite saved ones"
+    )
 
 
 def _vectors(path: Path, data: bytes) -> Vectors:
@@ -222,10 +248,10 @@ def _vectors(path: Path, data: bytes) -> Vectors:
     floats = reader.size()
     if floats != n * d:
         raise reader.fail(f"claims {n} vectors of {d} dimensions but stores {floats} numbers")
-    matrix = reader.array("<f4", floats).reshape(n, d).astype(np.float32)
+    matrix = np.array(reader.array("<f4", floats).reshape(n, d), dtype=np.float32)
     if reader.size() != n:
         raise reader.fail("is inconsistent: it has not one label per vector")
-    labels = reader.array("<i8", n).astype(np.int64)
+    labels = np.array(reader.array("<i8", n), dtype=np.int64)
     reader.end()
     if not np.isfinite(matrix).all():
         raise reader.fail("holds vector values that are not finite numbers")
@@ -257,12 +283,12 @@ class _Reader:
     """Reads FAISS's little-endian fields in order, never past the end of the file."""
 
     def __init__(self, path: Path, data: bytes) -> None:
-        self.path, self.data, self.at = path, data, 0
+        self.path, self.data, self.at = path, memoryview(data), 0  # a view: slices copy nothing
 
     def fail(self, problem: str) -> IndexFileError:
         return IndexFileError(str(self.path), problem)
 
-    def take(self, count: int) -> bytes:
+    def take(self, count: int) -> memoryview:
         if count > len(self.data) - self.at:
             raise self.fail(
                 f"is truncated: it ends after {len(self.data)} bytes, "
@@ -273,7 +299,7 @@ class _Reader:
         return chunk
 
     def tag(self, expected: bytes) -> None:
-        if self.take(4) != expected:
+        if self.take(4).tobytes() != expected:
             raise self.fail(
                 "is not a chainmagic FAISS index (an IndexIDMap2 over a flat index); "
                 "corrupt, or written by another program"
@@ -313,12 +339,12 @@ def write(
     Each file is written beside its final name and then renamed over it, so a failed save leaves
     the previous one whole; a save cut between the two renames is caught by :func:`read`.
     """
-    for n, (_, doc) in enumerate(documents):
-        if nested_too_deeply(doc.metadata):
-            raise ValueError(
-                f"cannot save the store: documents[{n}].metadata is nested too deeply "
-                f"(limit {MAX_DEPTH})"
-            )
+    deep = nested_too_deeply([doc.metadata for _, doc in documents])
+    if deep is not None:
+        raise ValueError(
+            f"cannot save the store: documents[{deep}].metadata is nested too deeply "
+            f"(limit {MAX_DEPTH})"
+        )
     items = [
         {"id": str(doc.id), "label": label, "text": doc.page_content, "metadata": doc.metadata}
         for label, doc in documents
@@ -357,32 +383,29 @@ def _replacing(path: Path) -> Iterator[Path]:
 # -- shared checks ---------------------------------------------------------------------------------
 
 
-def nested_too_deeply(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether lists/dicts in ``value`` nest deeper than ``limit`` (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = _children(item)
-        if children is None:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children)
-    return False
+def nested_too_deeply(values: Sequence[Any], limit: int = MAX_DEPTH) -> int | None:
+    """The index of the first of ``values`` whose lists/dicts nest deeper than ``limit``, if any.
 
-
-def _children(item: Any) -> Iterator[Any] | None:
-    if isinstance(item, dict):
-        return iter(item.values())
-    if isinstance(item, (list, tuple)):
-        return iter(item)
-    return None
+    Walked level by level, without recursion, over all values at once: one pass for a whole
+    store, so the check costs little beside the JSON parse.
+    """
+    level = [(n, v) for n, v in enumerate(values) if isinstance(v, _CONTAINERS)]
+    for _ in range(limit):
+        if not level:
+            return None
+        level = [
+            (n, child)
+            for n, value in level
+            for child in (value.values() if isinstance(value, dict) else value)
+            if isinstance(child, _CONTAINERS)
+        ]
+    return min((n for n, _ in level), default=None)
 
 
 def _unit_or_zero(matrix: npt.NDArray[np.float32]) -> bool:
     """Whether every row is a unit vector (or zero: a text with no words embeds as zero)."""
-    norms = np.linalg.norm(matrix.astype(np.float64), axis=1)
-    return bool(np.all((np.abs(norms - 1.0) < 1e-3) | (norms == 0.0)))
+    squares = np.einsum("ij,ij->i", matrix, matrix)
+    return bool(np.all((np.abs(squares - 1.0) < 2e-3) | (squares == 0.0)))
 
 
 def _is_label(value: Any) -> bool:
