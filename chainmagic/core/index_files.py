@@ -100,7 +100,9 @@ def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
                 "a LangChain store (a pickle); chainmagic does not load pickles, which can run "
                 "code: rebuild it with FAISS.from_texts/from_documents",
             )
-        raise IndexFileError(str(meta), f"missing: no vector store {name!r} was saved there")
+        raise IndexFileError(
+            str(meta), f"no such file (no vector store {name!r} was saved in this folder)"
+        )
     distance, next_label, documents = _documents(meta, _json(meta))
     vectors = _vectors(index_file, _bytes(index_file)) if _present(index_file) else None
     if vectors is None:

@@ -401,7 +401,7 @@ def test_a_folder_where_a_file_should_be(saved):
     fails(saved, "index.faiss: is not a regular file")
     (saved / "index.json").unlink()
     (saved / "index.json").mkdir()
-    fails(saved, "index.json: missing: no vector store 'index' was saved there")
+    fails(saved, "index.json: no such file (no vector store 'index' was saved in this folder)")
 
 
 def payload_of(store: FAISS) -> dict[str, Any]:
