@@ -353,7 +353,9 @@ def write(
     ]
     payload = {"format": FORMAT, "distance": distance, "next_label": next_label, "documents": items}
     try:
-        text = json.dumps(payload, ensure_ascii=False)
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate in some text: \u-escaped, it reads back the same
+        data = json.dumps(payload).encode("ascii")
     except (TypeError, ValueError) as exc:
         raise TypeError(
             f"cannot save the store: document metadata must be JSON-serializable ({exc})"
@@ -368,7 +370,7 @@ def write(
     elif index_file.exists():
         index_file.unlink()
     with _replacing(meta) as partial:
-        partial.write_text(text, encoding="utf-8")
+        partial.write_bytes(data)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from typing import Any
 import faiss
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from chainmagic.core import FAISS, Document, HashingEmbeddings
@@ -117,6 +117,16 @@ def test_labels_continue_after_the_saved_ones(saved):
     assert sorted(store.docstore) == ["a", "b", "c", "d"]
     assert store.similarity_search("melon kiwi", k=1)[0].id == "d"
     assert store.similarity_search("cherry grape", k=1)[0].id == "b"
+
+
+def test_texts_that_are_not_valid_unicode_round_trip(tmp_path):
+    odd = ["lone \ud800 surrogate", "caf\u00e9 \U0001f600", "nul \x00 byte"]
+    store = FAISS.from_texts(odd, embeddings(), metadatas=[{"k\udfff": "v\ud83d"}] * 3)
+    store.save_local(tmp_path)
+    loaded = FAISS.load_local(tmp_path, embeddings())
+    assert [(d.page_content, d.metadata) for d in loaded.docstore.values()] == [
+        (text, {"k\udfff": "v\ud83d"}) for text in odd
+    ]
 
 
 def test_a_failed_save_leaves_the_previous_one_whole(saved):
@@ -443,8 +453,9 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 
+TEXTS_ANY = st.text(st.characters(exclude_categories=()), max_size=5)  # surrogates too
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats() | TEXTS_ANY,
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
     ),
@@ -514,7 +525,9 @@ def check_whole_or_refused(folder: Path) -> None:
         store = FAISS.load_local(folder, embeddings())
     except IndexFileError as error:
         assert str(error).startswith(error.path) and "\n" not in str(error)
+        event("refused")
         return
+    event("loaded")
     before = {i: (d.page_content, d.metadata) for i, d in store.docstore.items()}
     assert len(store) == (store.index.ntotal if store.index is not None else 0)
     for doc in store.similarity_search("apple banana", k=len(store) + 1):
@@ -525,6 +538,9 @@ def check_whole_or_refused(folder: Path) -> None:
     assert after == before  # nothing overwritten
     every = store.similarity_search("a brand new text", k=len(store))
     assert sorted(d.id for d in every) == sorted(store.docstore)  # each vector has its document
+    store.save_local(folder / "again")  # what loads can be saved, and loads back the same
+    again = FAISS.load_local(folder / "again", embeddings())
+    assert list(again.docstore) == list(store.docstore)
 
 
 ORIGINAL = payload_of(build())
