@@ -382,6 +382,7 @@ def test_a_document_dropped_from_the_list(saved):
     fails(saved, "holds 3 vectors for the 2 documents of index.json")
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_a_pipe_where_a_file_should_be_does_not_block(saved):
     (saved / "index.faiss").unlink()
     os.mkfifo(saved / "index.faiss")
