@@ -171,6 +171,10 @@ class IndexFileError(ChainError, ValueError):
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), (self.path, self.problem), {}, {}))
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the file and the problem in one line (the cell still fails)."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class ModelError(ChainError):
     """A model call failed: the status (when there is one) and a one-line cause."""

@@ -435,6 +435,23 @@ def test_the_error_is_a_chain_error_and_a_value_error_and_pickles(saved):
     assert (type(copy), str(copy), copy.path) == (IndexFileError, str(error), error.path)
 
 
+def test_a_notebook_shows_one_line(saved, ipython):
+    """In a real IPython shell the failing cell prints the file and the problem, no traceback."""
+    (saved / "index.faiss").write_bytes((saved / "index.faiss").read_bytes()[:100])
+    ipython.ns["folder"] = saved
+    ran = ipython(
+        "from chainmagic.core import FAISS, HashingEmbeddings\n"
+        "store = FAISS.load_local(folder, HashingEmbeddings(dimensions=8))"
+    )
+    assert isinstance(ran.error, IndexFileError)
+    assert "store" not in ipython.ns
+    shown = [line for line in ran.seen().splitlines() if line.strip()]
+    assert shown == [
+        f"IndexFileError: {saved / 'index.faiss'}: is truncated: it ends after 100 bytes, "
+        "where the index needs 178"
+    ]
+
+
 def test_loading_unpickles_nothing(saved, monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("something was unpickled")
