@@ -39,6 +39,7 @@ class DocumentIndex:
         self._id_of: dict[int, str] = {}
         self._next_label = 0
         self._lock = threading.Lock()
+        self.source: str | None = None  # the file the vectors were loaded from, for messages
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -101,8 +102,9 @@ class DocumentIndex:
         """Vectors of another size: FAISS would only assert, with no message."""
         if vectors.ndim != 2 or vectors.shape[1] != self.faiss.d:
             size = vectors.shape[-1] if vectors.ndim else 0
+            origin = f" (loaded from {self.source})" if self.source else ""
             raise ValueError(
-                f"vectors of {size} dimensions cannot {verb} an index of {self.faiss.d}: "
+                f"vectors of {size} dimensions cannot {verb} an index of {self.faiss.d}{origin}: "
                 "was the store built with another embedding?"
             )
 
@@ -136,6 +138,7 @@ class DocumentIndex:
         saved = index_files.read(folder, name, dimensions)
         index = cls(saved.distance)
         if saved.vectors is not None:
+            index.source = str(folder / f"{name}.faiss")
             index.faiss = _new_faiss(saved.vectors.dimensions, saved.distance)
             if len(saved.vectors.labels):
                 index.faiss.add_with_ids(saved.vectors.matrix, saved.vectors.labels)
