@@ -7,18 +7,14 @@ label), the counts, the dimension, the nesting depth. Any problem is one :class:
 naming the file and what is wrong; nothing is unpickled, nothing is evaluated.
 
 The vectors file is FAISS's own format (``faiss.write_index`` writes it, so ``faiss.read_index``
-opens it too), but it is read here rather than by FAISS: FAISS's reader trusts the sizes written in
-the file (a tampered count makes it allocate or read garbage) and fails with C++ text. We accept
-exactly the layout chainmagic writes, an ``IndexIDMap2`` over a flat inner-product or L2 index,
-check every size against the file's length before reading it, and hand back plain arrays from which
-the caller builds a fresh index.
+opens it too), but FAISS never parses a file being loaded: :mod:`~chainmagic.core.faiss_file` reads
+it into plain arrays, from which the caller builds a fresh index.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import struct
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from chainmagic.core.documents import Document
+from chainmagic.core.faiss_file import INNER_PRODUCT, L2, METRIC_NAMES, Vectors, read_vectors
 from chainmagic.errors import IndexFileError
 
 __all__ = [
@@ -37,7 +34,6 @@ __all__ = [
     "LABEL_LIMIT",
     "MAX_DEPTH",
     "SavedIndex",
-    "Vectors",
     "nested_too_deeply",
     "read",
     "write",
@@ -48,29 +44,8 @@ DISTANCES = ("cosine", "inner_product", "l2")
 MAX_DEPTH = 100  # nesting of one document's metadata; json's own limit is Python's stack
 LABEL_LIMIT = 2**62  # labels count additions, so a real one never gets near; int64 never overflows
 
-# FAISS's metric codes, and the four-byte tag of the flat index FAISS writes for each.
-_INNER_PRODUCT, _L2 = 0, 1
-_FLAT_TAGS = {_INNER_PRODUCT: b"IxFI", _L2: b"IxF2"}
-_METRIC_NAMES = {_INNER_PRODUCT: "inner product", _L2: "L2 distance"}
-_ID_MAP_TAG = b"IxM2"
-# d, ntotal, two words FAISS no longer uses, is_trained, metric type (FAISS's index header).
-_HEADER = struct.Struct("<iqqq?i")
-_SIZE = struct.Struct("<Q")
 _DOCUMENT_KEYS = ("id", "label", "text", "metadata")
 _CONTAINERS = (dict, list, tuple)
-
-
-@dataclass(frozen=True)
-class Vectors:
-    """The vectors of a ``.faiss`` file: row ``i`` of ``matrix`` has label ``labels[i]``."""
-
-    metric: int
-    matrix: npt.NDArray[np.float32]
-    labels: npt.NDArray[np.int64]
-
-    @property
-    def dimensions(self) -> int:
-        return int(self.matrix.shape[1])
 
 
 @dataclass(frozen=True)
@@ -104,7 +79,7 @@ def read(folder: Path, name: str, dimensions: int | None = None) -> SavedIndex:
             str(meta), f"no such file (no vector store {name!r} was saved in this folder)"
         )
     distance, next_label, documents = _documents(meta, _json(meta))
-    vectors = _vectors(index_file, _bytes(index_file)) if _present(index_file) else None
+    vectors = read_vectors(index_file, _bytes(index_file)) if _present(index_file) else None
     if vectors is None:
         if documents:
             raise IndexFileError(
@@ -234,40 +209,14 @@ def _problem(
     )
 
 
-def _vectors(path: Path, data: bytes) -> Vectors:
-    """The vectors and labels of a ``.faiss`` file chainmagic wrote, every size checked first."""
-    reader = _Reader(path, data)
-    reader.tag(_ID_MAP_TAG)
-    d, n, _, _, _, metric = reader.header()
-    if d < 1 or n < 0:
-        raise reader.fail(f"claims {n} vectors of {d} dimensions")
-    if metric not in _FLAT_TAGS:
-        raise reader.fail(f"uses FAISS metric {metric}, not inner product or L2 distance")
-    reader.tag(_FLAT_TAGS[metric])
-    inner_d, inner_n, _, _, _, inner_metric = reader.header()
-    if (inner_d, inner_n, inner_metric) != (d, n, metric):
-        raise reader.fail("is inconsistent: its two index headers disagree")
-    floats = reader.size()
-    if floats != n * d:
-        raise reader.fail(f"claims {n} vectors of {d} dimensions but stores {floats} numbers")
-    matrix = np.array(reader.array("<f4", floats).reshape(n, d), dtype=np.float32)
-    if reader.size() != n:
-        raise reader.fail("is inconsistent: it has not one label per vector")
-    labels = np.array(reader.array("<i8", n), dtype=np.int64)
-    reader.end()
-    if not np.isfinite(matrix).all():
-        raise reader.fail("holds vector values that are not finite numbers")
-    return Vectors(metric, matrix, labels)
-
-
 def _match(
     path: Path, meta: str, distance: str, documents: dict[int, Document], vectors: Vectors
 ) -> None:
     """The vectors file and the documents file describe the same store."""
-    expected = _L2 if distance == "l2" else _INNER_PRODUCT
+    expected = L2 if distance == "l2" else INNER_PRODUCT
     if vectors.metric != expected:
         raise IndexFileError(
-            str(path), f"compares by {_METRIC_NAMES[vectors.metric]}, but {meta} says {distance!r}"
+            str(path), f"compares by {METRIC_NAMES[vectors.metric]}, but {meta} says {distance!r}"
         )
     labels = vectors.labels.tolist()
     if len(labels) != len(documents):
@@ -279,49 +228,6 @@ def _match(
     strays = [label for label in labels if label not in documents]
     if strays:
         raise IndexFileError(str(path), f"has label {strays[0]}, which no document of {meta} has")
-
-
-class _Reader:
-    """Reads FAISS's little-endian fields in order, never past the end of the file."""
-
-    def __init__(self, path: Path, data: bytes) -> None:
-        self.path, self.data, self.at = path, memoryview(data), 0  # a view: slices copy nothing
-
-    def fail(self, problem: str) -> IndexFileError:
-        return IndexFileError(str(self.path), problem)
-
-    def take(self, count: int) -> memoryview:
-        if count > len(self.data) - self.at:
-            raise self.fail(
-                f"is truncated: it ends after {len(self.data)} bytes, "
-                f"where the index needs {self.at + count}"
-            )
-        chunk = self.data[self.at : self.at + count]
-        self.at += count
-        return chunk
-
-    def tag(self, expected: bytes) -> None:
-        if self.take(4).tobytes() != expected:
-            raise self.fail(
-                "is not a chainmagic FAISS index (an IndexIDMap2 over a flat index); "
-                "corrupt, or written by another program"
-            )
-
-    def header(self) -> tuple[int, int, int, int, bool, int]:
-        fields: tuple[int, int, int, int, bool, int] = _HEADER.unpack(self.take(_HEADER.size))
-        return fields
-
-    def size(self) -> int:
-        count: int = _SIZE.unpack(self.take(_SIZE.size))[0]
-        return count
-
-    def array(self, dtype: str, count: int) -> npt.NDArray[Any]:
-        item = np.dtype(dtype).itemsize
-        return np.frombuffer(self.take(count * item), dtype=dtype)
-
-    def end(self) -> None:
-        if self.at != len(self.data):
-            raise self.fail(f"has {len(self.data) - self.at} unexpected bytes after the index")
 
 
 # -- writing ---------------------------------------------------------------------------------------
