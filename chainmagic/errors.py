@@ -7,6 +7,7 @@ can tell "the chain is wrong" from "something else broke"::
     ├── ChainSyntaxError      also a SyntaxError: Python prints file <chain>, line and caret
     ├── ChainNameError        also a NameError; .name and .candidates (did-you-mean)
     ├── ChainRunError         a step failed at run time; .path, .partial, original as __cause__
+    ├── IndexFileError        a saved vector store that cannot be loaded; also a ValueError; .path
     └── ModelError            a model call failed (status, one-line cause)
         └── MissingCredentialsError   names the environment variable to set
 
@@ -26,6 +27,7 @@ __all__ = [
     "ChainNameError",
     "ChainRunError",
     "ChainSyntaxError",
+    "IndexFileError",
     "MissingCredentialsError",
     "ModelError",
     "redact",
@@ -146,6 +148,26 @@ class ChainRunError(ChainError):
 
         The cell still fails; the full chain of exceptions stays on ``__cause__`` for debugging.
         """
+        return [f"{type(self).__name__}: {self}"]
+
+
+class IndexFileError(ChainError, ValueError):
+    """A saved vector store that is missing, corrupt, tampered with or of another shape.
+
+    ``path`` is the file at fault; the message names it and what is wrong with it, so a bad download
+    fails at load time with one line rather than inside FAISS or at the first search.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(redact(f"{path}: {problem}"))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (self.path, self.problem), {}, {}))
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the file and the problem in one line (the cell still fails)."""
         return [f"{type(self).__name__}: {self}"]
 
 

@@ -5,14 +5,14 @@ and the index in step under one lock (FAISS indexes are not safe to change while
 index is flat (exact search) inside an ``IndexIDMap2``, so a document is removed by its label and
 its vector can be read back (MMR needs the candidates' vectors).
 
-On disk: FAISS's own index format plus the documents as JSON. LangChain pickles its docstore, which
-is why its ``load_local`` needs ``allow_dangerous_deserialization=True``: unpickling a downloaded
-folder can run any code. Loading here reads data and nothing else, so metadata must be JSON.
+On disk (:mod:`~chainmagic.core.index_files`): FAISS's own index format plus the documents as JSON.
+LangChain pickles its docstore, which is why its ``load_local`` needs
+``allow_dangerous_deserialization=True``: unpickling a downloaded folder can run any code. Loading
+here reads data and nothing else, so metadata must be JSON.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from chainmagic.core import index_files
 from chainmagic.core.documents import Document
 from chainmagic.core.search import Hit
 
-__all__ = ["FORMAT", "DocumentIndex"]
-
-FORMAT = "chainmagic.faiss/1"
+__all__ = ["DocumentIndex"]
 
 
 class DocumentIndex:
@@ -40,6 +39,7 @@ class DocumentIndex:
         self._id_of: dict[int, str] = {}
         self._next_label = 0
         self._lock = threading.Lock()
+        self.source: str | None = None  # the file the vectors were loaded from, for messages
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -52,11 +52,8 @@ class DocumentIndex:
                 raise ValueError(f"ids already in the store (or repeated): {clash[:5]!r}")
             if self.faiss is None:
                 self.faiss = _new_faiss(vectors.shape[1], self.distance)
-            elif vectors.shape[1] != self.faiss.d:
-                raise ValueError(
-                    f"vectors of {vectors.shape[1]} dimensions cannot join an index of "
-                    f"{self.faiss.d}: was the store built with another embedding?"
-                )
+            else:
+                self._check_dimensions(vectors, "join")
             labels = range(self._next_label, self._next_label + len(docs))
             self._next_label += len(docs)
             self.faiss.add_with_ids(vectors, np.asarray(labels, dtype=np.int64))
@@ -85,6 +82,7 @@ class DocumentIndex:
         with self._lock:
             if self.faiss is None or not self.docs or n < 1:
                 return []
+            self._check_dimensions(vector, "search")
             # One query is too little work to split: FAISS's OpenMP threads then mostly wait on
             # each other, and when another process holds a core a search goes from 0.6 to ~20 ms.
             # The setting is per calling thread, so it is restored for whoever calls FAISS next.
@@ -100,6 +98,16 @@ class DocumentIndex:
                 if label >= 0
             ]
 
+    def _check_dimensions(self, vectors: npt.NDArray[np.float32], verb: str) -> None:
+        """Vectors of another size: FAISS would only assert, with no message."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.faiss.d:
+            size = vectors.shape[-1] if vectors.ndim else 0
+            origin = f" (loaded from {self.source})" if self.source else ""
+            raise ValueError(
+                f"vectors of {size} dimensions cannot {verb} an index of {self.faiss.d}{origin}: "
+                "was the store built with another embedding?"
+            )
+
     def vectors(self, hits: list[Hit]) -> npt.NDArray[np.float32]:
         """The stored vectors of ``hits``, one row each."""
         with self._lock:
@@ -110,64 +118,36 @@ class DocumentIndex:
 
     def save(self, folder: Path, name: str) -> None:
         """Write ``name.json`` and (when there are vectors) ``name.faiss`` into ``folder``."""
-        import faiss
-
         with self._lock:
-            documents = [
-                {
-                    "id": i,
-                    "label": self._label_of[i],
-                    "text": d.page_content,
-                    "metadata": d.metadata,
-                }
-                for i, d in self.docs.items()
-            ]
-            payload = {"format": FORMAT, "distance": self.distance, "next_label": self._next_label}
-            try:
-                text = json.dumps({**payload, "documents": documents}, ensure_ascii=False)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"cannot save the store: document metadata must be JSON-serializable ({exc})"
-                ) from exc
-            folder.mkdir(parents=True, exist_ok=True)
-            index_file = folder / f"{name}.faiss"
-            if self.faiss is not None:
-                faiss.write_index(self.faiss, str(index_file))
-            elif index_file.exists():
-                index_file.unlink()
-            (folder / f"{name}.json").write_text(text, encoding="utf-8")
+            documents = [(self._label_of[i], d) for i, d in self.docs.items()]
+            index_files.write(
+                folder,
+                name,
+                distance=self.distance,
+                next_label=self._next_label,
+                documents=documents,
+                index=self.faiss,
+            )
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> DocumentIndex:
-        """An index written by :meth:`save`."""
-        meta = folder / f"{name}.json"
-        if not meta.exists():
-            if (folder / f"{name}.pkl").exists():
-                raise ValueError(
-                    f"{folder} holds a LangChain store (a pickle); chainmagic does not load "
-                    "pickles, which can run code: rebuild it with FAISS.from_texts/from_documents"
-                )
-            raise FileNotFoundError(f"no saved vector store {name!r} in {folder}")
-        payload = json.loads(meta.read_text(encoding="utf-8"))
-        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-            raise ValueError(f"{meta} is not a chainmagic vector store ({FORMAT})")
-        index = cls(str(payload["distance"]))
-        documents = payload["documents"]
-        if documents:
-            import faiss
+    def load(cls, folder: Path, name: str, dimensions: int | None = None) -> DocumentIndex:
+        """An index written by :meth:`save`, checked whole (see :mod:`~chainmagic.core.index_files`).
 
-            index.faiss = faiss.read_index(str(folder / f"{name}.faiss"))
-            if index.faiss.ntotal != len(documents):
-                raise ValueError(
-                    f"{folder}: the index holds {index.faiss.ntotal} vectors "
-                    f"for {len(documents)} documents"
-                )
-        for item in documents:
-            doc_id, label = str(item["id"]), int(item["label"])
-            index.docs[doc_id] = Document(str(item["text"]), dict(item["metadata"]), id=doc_id)
+        The vectors go into a new FAISS index: FAISS never parses the file itself.
+        """
+        saved = index_files.read(folder, name, dimensions)
+        index = cls(saved.distance)
+        if saved.vectors is not None:
+            index.source = str(folder / f"{name}.faiss")
+            index.faiss = _new_faiss(saved.vectors.dimensions, saved.distance)
+            if len(saved.vectors.labels):
+                index.faiss.add_with_ids(saved.vectors.matrix, saved.vectors.labels)
+        for label, doc in saved.documents.items():
+            doc_id = str(doc.id)
+            index.docs[doc_id] = doc
             index._label_of[doc_id] = label
             index._id_of[label] = doc_id
-        index._next_label = int(payload["next_label"])
+        index._next_label = saved.next_label
         return index
 
 

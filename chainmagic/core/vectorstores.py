@@ -21,12 +21,11 @@ import numpy.typing as npt
 from chainmagic.core.documents import Document
 from chainmagic.core.embeddings import aembed_query, aembed_texts, embed_query, embed_texts
 from chainmagic.core.faiss_index import DocumentIndex
+from chainmagic.core.index_files import DISTANCES
 from chainmagic.core.retrievers import VectorStoreRetriever
 from chainmagic.core.search import Filter, kept, mmr, unit
 
 __all__ = ["FAISS"]
-
-DISTANCES = ("cosine", "inner_product", "l2")
 
 
 class FAISS:
@@ -279,8 +278,19 @@ class FAISS:
         allow_dangerous_deserialization: bool = False,  # LangChain's flag: nothing dangerous here
         **kwargs: Any,
     ) -> FAISS:
-        """A store saved by :meth:`save_local`; reads JSON and a FAISS index, never a pickle."""
-        index = DocumentIndex.load(Path(folder_path), index_name)
+        """A store saved by :meth:`save_local`; reads JSON and a FAISS index, never a pickle.
+
+        Everything in the folder is checked before the store exists; anything wrong (a missing,
+        truncated or tampered file, an index of another dimension than ``embeddings`` state) is one
+        :class:`~chainmagic.errors.IndexFileError` naming the file. Embeddings that do not state
+        their ``dimensions`` are not called to find out (loading makes no model calls): a mismatch
+        then fails at the first search, with a message. ``allow_dangerous_deserialization`` is
+        accepted, as LangChain callers pass it, and changes nothing.
+        """
+        dimensions = getattr(embeddings, "dimensions", None)
+        if type(dimensions) is not int:
+            dimensions = None
+        index = DocumentIndex.load(Path(folder_path), index_name, dimensions)
         store = cls(embeddings, distance=index.distance)
         store._index = index
         return store

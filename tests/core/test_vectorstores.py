@@ -23,7 +23,7 @@ from chainmagic.core import (
     RunnablePassthrough,
     StrOutputParser,
 )
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import ChainRunError, IndexFileError
 from chainmagic.testing import OpenAIServer
 
 pytest_plugins = ["chainmagic.testing.fixtures"]
@@ -194,9 +194,11 @@ def test_save_under_another_name_and_an_empty_store(tmp_path):
 
 def test_loading_never_unpickles(tmp_path):
     (tmp_path / "index.pkl").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
-    with pytest.raises(ValueError, match="does not load pickles"):
+    with pytest.raises(
+        IndexFileError, match=r"index.pkl: a LangChain store .*does not load pickles"
+    ):
         FAISS.load_local(tmp_path, HashingEmbeddings())
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(IndexFileError, match=r"nothing/index\.json: no such file"):
         FAISS.load_local(tmp_path / "nothing", HashingEmbeddings())
 
 
