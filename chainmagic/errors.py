@@ -7,6 +7,7 @@ can tell "the chain is wrong" from "something else broke"::
     ├── ChainSyntaxError      also a SyntaxError: Python prints file <chain>, line and caret
     ├── ChainNameError        also a NameError; .name and .candidates (did-you-mean)
     ├── ChainRunError         a step failed at run time; .path, .partial, original as __cause__
+    ├── ChainTimingError      every run of a %chaintime failed; .result is the TimingResult
     └── ModelError            a model call failed (status, one-line cause)
         └── MissingCredentialsError   names the environment variable to set
 
@@ -24,6 +25,7 @@ __all__ = [
     "ChainNameError",
     "ChainRunError",
     "ChainSyntaxError",
+    "ChainTimingError",
     "MissingCredentialsError",
     "ModelError",
     "redact",
@@ -151,6 +153,24 @@ class ChainRunError(ChainError):
 
         The cell still fails; the full chain of exceptions stays on ``__cause__`` for debugging.
         """
+        return [f"{type(self).__name__}: {self}"]
+
+
+class ChainTimingError(ChainError):
+    """Every measured run of every chain in a ``%chaintime`` failed: there is nothing to compare.
+
+    ``result`` is the :class:`~chainmagic.run.timing_result.TimingResult` anyway (its records say
+    how each run failed), so the failed measurement stays reachable as ``err.result``.
+    """
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(redact(message))
+        self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (str(self),), {}, {"result": self.result}))
+
+    def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
 
 

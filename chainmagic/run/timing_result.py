@@ -1,8 +1,15 @@
 """TimingResult: what ``%chaintime`` measured, with the statistics and comparisons derived from it.
 
-Plain data with ``to_dict``/``to_markdown``/``to_dataframe``; the table, bars and summary line are
-drawn by :mod:`chainmagic.display`. Comparisons use one statistic (median by default: robust to the
-occasional slow LLM call); ratios carry a bootstrap interval and a Mann-Whitney significance test.
+Plain data: the raw runs (:class:`~chainmagic.run.timing.RunRecord`) are the truth and every row,
+warning and ratio is derived from them, so a result saved as JSON (``to_json``, also the
+``application/vnd.chainmagic.timing+json`` entry of its display bundle) re-draws without re-running.
+Exports: ``to_csv`` (one line per run), ``to_markdown``, ``to_dataframe`` and ``to_hyperfine``.
+The table, bars and summary line are drawn by :mod:`chainmagic.display`.
+
+Comparisons use one statistic (median by default: robust to the occasional slow LLM call). Chains
+timed in the same interleaved rounds are compared round by round (the paired interval of
+:func:`~chainmagic.run.stats.paired_ratio`); otherwise a bootstrap interval and a Mann-Whitney test.
+A difference is "significant" when its interval leaves out 1.
 """
 
 from __future__ import annotations
@@ -14,9 +21,14 @@ from typing import Any
 from chainmagic.run import stats
 from chainmagic.run.timing import ChainTiming
 
-__all__ = ["TimingResult", "TimingRow"]
+__all__ = ["TIMING_MIME", "TimingResult", "TimingRow"]
 
 ALPHA = 0.05
+TIMING_MIME = "application/vnd.chainmagic.timing+json"
+COLD_START = 2.0  # a first run this many times the median is a cold start
+CACHE_SPEEDUP = 10.0  # identical outputs this much faster than the first run: a cache answers
+HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and pyperf warn)
+SLO_METRICS = ("ttft", "total", "itl", "tpot")
 
 
 @dataclass
@@ -32,7 +44,7 @@ class TimingRow:
     min: float
     max: float
     p95: float | None
-    ttft: float | None
+    ttft: float | None  # median time to first token
     ratio: float | None  # stat / reference's stat (1.0 for the reference)
     ratio_low: float | None
     ratio_high: float | None
@@ -41,6 +53,17 @@ class TimingRow:
     reference: bool = False
     branches: dict[str, float] = field(default_factory=dict)  # branch key → median seconds
     speedup: float | None = None  # sum of branch medians / own median (maps only)
+    p50: float | None = None
+    p90: float | None = None  # percentiles only when the runs support them (PERCENTILE_MIN_RUNS)
+    p99: float | None = None
+    itl: float | None = None  # median inter-token latency
+    tpot: float | None = None  # median time per output token
+    tokens_per_s: float | None = None  # median output tokens per second
+    error_rate: float = 0.0  # failed runs / all measured runs
+    paired: bool = False  # the ratio came from runs paired by round
+    goodput: float | None = None  # share of runs meeting every --slo bound
+    critical: dict[str, int] = field(default_factory=dict)  # branch → runs it decided
+    model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,9 +79,19 @@ class TimingResult:
     baseline: str | None = None
     orders: list[list[str]] = field(default_factory=list)
     stopped_early: bool = False
-    runs_requested: int = 0
+    runs_requested: int = 0  # 0 under -n auto
     warmup: int = 0
     precision: int = 3
+    stopped_by: str = "runs"  # "runs", "rel-ci" (-n auto settled) or "max-time"
+    rel_ci: float | None = None  # -n auto's target, as a fraction
+    slo: dict[str, float] = field(default_factory=dict)  # metric → bound in seconds
+    load: list[Any] = field(default_factory=list)  # LoadLevel per chain and --concurrency level
+    columns: list[str] | None = None  # the table's columns (--columns); None: the default
+
+    def __post_init__(self) -> None:
+        if self.stopped_early and self.stopped_by == "runs":
+            self.stopped_by = "max-time"
+        self.stopped_early = self.stopped_by == "max-time"
 
     def __getitem__(self, label: str) -> ChainTiming:
         return self.chains[label]
@@ -110,14 +143,31 @@ class TimingResult:
         is_ref = ref is not None and ref.label == label
         ratio = low = high = p = None
         significant = None
+        paired = False
         if runs and ref is not None and ref.all_runs:
             ratio = self.value(t) / self.value(ref) if self.value(ref) else None
             if is_ref:
                 ratio, low, high = 1.0, 1.0, 1.0
             else:
-                low, high = stats.ratio_interval(runs, ref.all_runs, stat=self.stat)
-                p = stats.mann_whitney_u(runs, ref.all_runs)
-                significant = p < ALPHA
+                pairs = _pairs(t, ref) if self.stat == "median" else None
+                found = stats.paired_ratio(*pairs) if pairs else None
+                if found is not None:
+                    ratio, low, high, p = found
+                    paired = True
+                else:
+                    low, high = stats.ratio_interval(runs, ref.all_runs, stat=self.stat)
+                    p = stats.mann_whitney_u(runs, ref.all_runs)
+                significant = not (low <= 1.0 <= high) if paired else p < ALPHA
+        ok = [r for r in t.records if r.ok]
+        measured = len(t.records) or (len(runs) + t.failures)
+        pct = {
+            q: stats.percentile(runs, q) if runs and len(runs) >= need else None
+            for q, need in stats.PERCENTILE_MIN_RUNS.items()
+        }
+        critical: dict[str, int] = {}
+        for r in ok:
+            if r.critical is not None:
+                critical[r.critical] = critical.get(r.critical, 0) + 1
         branches = {k: stats.median(v) for k, v in t.branches.items() if v}
         speedup = None
         if branches and runs and len(branches) > 1:
@@ -141,7 +191,82 @@ class TimingResult:
             reference=is_ref,
             branches=branches,
             speedup=speedup,
+            p50=pct[50],
+            p90=pct[90],
+            p99=pct[99],
+            itl=_median_of(r.itl for r in ok),
+            tpot=_median_of(r.tpot for r in ok),
+            tokens_per_s=_median_of(r.tokens_per_s for r in ok),
+            error_rate=t.failures / measured if measured else 0.0,
+            paired=paired,
+            goodput=self.goodput(t) if self.slo else None,
+            critical=critical,
+            model=t.model,
         )
+
+    def goodput(self, timing: ChainTiming) -> float | None:
+        """The share of a chain's measured runs (failed ones count) that met every ``slo`` bound."""
+        return slo_share(timing.records, self.slo)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a careful reader should know before trusting the table (derived from the runs)."""
+        from chainmagic.display.text import format_seconds
+
+        out = []
+        for label, t in self.chains.items():
+            runs = t.all_runs
+            if t.failures:
+                total = t.failures + len(runs)
+                out.append(f"{label}: {t.failures} of {total} runs failed and are left out")
+            if len(runs) < 3:
+                continue
+            m = stats.median(runs)
+            first = t.warmup_runs[0] if t.warmup_runs else runs[0]
+            outputs = t.outputs
+            cached = len(outputs) == 1 and sum(outputs.values()) >= 3
+            if cached and m > 0 and first >= CACHE_SPEEDUP * m:
+                out.append(
+                    f"{label}: every run gave the same output, {first / m:.0f}× faster than the "
+                    "first: a cache may be answering"
+                )
+            elif m > 0 and first >= COLD_START * m:
+                where = "warm-up run" if t.warmup_runs else "run (use -w 1 to drop it)"
+                out.append(
+                    f"{label}: the first {where} took {format_seconds(first)}, "
+                    f"{first / m:.1f}× the median (cold start)"
+                )
+            mean = stats.mean(runs)
+            if mean > 0 and t.stdev > HIGH_SPREAD * mean:
+                out.append(
+                    f"{label}: high spread (std is {t.stdev / mean:.0%} of the mean): "
+                    "more runs (-n) or a quieter machine"
+                )
+        return out
+
+    @property
+    def stopping(self) -> str:
+        """What ended the measurement, in words."""
+        rounds = len(self.orders)
+        if self.stopped_by == "rel-ci":
+            return (
+                f"-n auto: every median known within {self.rel_ci or 0:.0%} "
+                f"(95 % interval) after {rounds} rounds"
+            )
+        if self.stopped_by == "max-time":
+            want = f" of {self.runs_requested}" if self.runs_requested else ""
+            return f"--max-time ended the measurement after {rounds}{want} rounds"
+        return f"{rounds} rounds, as asked"
+
+    @property
+    def percentile_note(self) -> str | None:
+        """Which percentiles the run count does not support, said once (None when all are)."""
+        n = max((len(t.all_runs) for t in self.chains.values()), default=0)
+        missing = [q for q, need in stats.PERCENTILE_MIN_RUNS.items() if n < need]
+        if not missing:
+            return None
+        needs = ", ".join(f"p{q} needs {stats.PERCENTILE_MIN_RUNS[q]}" for q in missing)
+        return f"percentiles: {needs} runs"
 
     def summary(self) -> str:
         """hyperfine's closing lines: which chain was fastest, and by how much the others lag."""
@@ -216,3 +341,37 @@ class TimingResult:
         from chainmagic.display.reprs import repr_bundle
 
         return repr_bundle(self)
+
+
+def _pairs(a: ChainTiming, b: ChainTiming) -> tuple[list[float], list[float]] | None:
+    """The two chains' successful run times, round by round, where both succeeded."""
+    times_b = {r.round: r.total for r in b.records if r.ok and r.round >= 0}
+    if not times_b:
+        return None
+    xs, ys = [], []
+    for r in a.records:
+        if r.ok and r.round in times_b:
+            xs.append(r.total)
+            ys.append(times_b[r.round])
+    return (xs, ys) if xs else None
+
+
+def _median_of(values: Any) -> float | None:
+    present = [v for v in values if v is not None]
+    return stats.median(present) if present else None
+
+
+def slo_share(records: list[Any], slo: dict[str, float]) -> float | None:
+    """The share of ``records`` that succeeded and met every bound (a missing metric misses)."""
+    if not records or not slo:
+        return None
+    met = 0
+    for r in records:
+        if not r.ok:
+            continue
+        if all(
+            (value := getattr(r, metric)) is not None and value <= bound
+            for metric, bound in slo.items()
+        ):
+            met += 1
+    return met / len(records)

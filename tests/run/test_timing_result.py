@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from chainmagic.run.timing import ChainTiming
+from chainmagic.run.timing import ChainTiming, RunRecord
 from chainmagic.run.timing_result import TimingResult, TimingRow
 
 
@@ -196,3 +196,87 @@ def test_to_dataframe_with_pandas(three):
     frame = three.to_dataframe()
     assert list(frame.index) == ["slow", "fast", "twin"]
     assert frame.loc["slow", "runs"] == 9
+
+
+def recorded(label: str, totals: list[float], **extra) -> ChainTiming:
+    """A chain timed in rounds 0..n-1 (what time_chains leaves), one record per run."""
+    timing = ChainTiming(label)
+    for i, total in enumerate(totals):
+        timing.add(RunRecord(round=i, total=total, ttft=total / 2, **extra))
+    return timing
+
+
+def test_rows_carry_percentiles_only_when_the_runs_support_them():
+    few = TimingResult({"c": recorded("c", [0.1 * (i + 1) for i in range(9)])}).rows[0]
+    assert few.p50 == pytest.approx(0.5) and few.p90 is None and few.p99 is None
+    ten = TimingResult({"c": recorded("c", [0.1 * (i + 1) for i in range(10)])})
+    assert ten.rows[0].p90 == pytest.approx(0.91)
+    assert ten.percentile_note == "percentiles: p95 needs 20, p99 needs 100 runs"
+    hundred = TimingResult({"c": recorded("c", [float(i) for i in range(100)])})
+    assert hundred.rows[0].p99 == pytest.approx(98.01)
+    assert hundred.percentile_note is None
+
+
+def test_rows_carry_ttft_itl_tpot_tokens_per_s_and_error_rate():
+    timing = recorded("c", [1.0, 2.0, 3.0], itl=0.01, tpot=0.02, output_tokens=10)
+    timing.add(RunRecord(round=3, total=9.0, status="error", error_kind="TimeoutError"))
+    r = TimingResult({"c": timing}).rows[0]
+    assert (r.runs, r.failures, r.error_rate) == (3, 1, 0.25)
+    assert r.ttft == 1.0 and r.itl == 0.01 and r.tpot == 0.02
+    assert r.tokens_per_s == pytest.approx(5.0)  # median of 10/1, 10/2, 10/3
+
+
+def test_chains_timed_in_the_same_rounds_are_compared_round_by_round():
+    rng = random.Random(5)
+    drift = [rng.uniform(0.5, 2.0) for _ in range(10)]
+    result = TimingResult(
+        {
+            "fast": recorded("fast", [0.1 * d for d in drift]),
+            "slow": recorded("slow", [0.2 * d * rng.uniform(0.98, 1.02) for d in drift]),
+            "twin": recorded("twin", [0.1 * d * rng.uniform(0.98, 1.02) for d in drift]),
+        },
+        baseline="fast",
+    )
+    slow, twin = row(result, "slow"), row(result, "twin")
+    assert slow.paired and slow.ratio_low <= 2.0 <= slow.ratio_high
+    assert slow.ratio_high - slow.ratio_low < 0.1
+    assert slow.significant is True
+    assert twin.paired and twin.ratio_low <= 1.0 <= twin.ratio_high
+    assert twin.significant is False
+    assert any(line.endswith("twin (not significant)") for line in result.summary().splitlines())
+
+
+def test_warnings_cold_start_cache_spread_and_failures():
+    cold = recorded("cold", [0.1] * 5, output="same")
+    cold.warmup_runs = [0.5]
+    cache = recorded("cache", [0.001] * 5, output="same")
+    cache.warmup_runs = [0.5]
+    wild = recorded("wild", [0.1, 0.3, 0.1, 0.3, 0.1], output="varies")
+    wild.records[1].output = "other"
+    wild.add(RunRecord(round=5, total=1.0, status="error", error_kind="X"))
+    warnings = TimingResult({"cold": cold, "cache": cache, "wild": wild}).warnings
+    assert warnings[0] == "cold: the first warm-up run took 500 ms, 5.0× the median (cold start)"
+    assert warnings[1].startswith(
+        "cache: every run gave the same output, 500× faster than the first"
+    )
+    assert "wild: 1 of 6 runs failed and are left out" in warnings
+    assert any(w.startswith("wild: high spread (std is ") for w in warnings)
+    assert TimingResult({"calm": recorded("calm", [0.1] * 5)}).warnings == []
+
+
+def test_goodput_is_the_share_of_runs_meeting_every_bound():
+    timing = recorded("c", [0.5, 1.0, 3.0])  # ttft 0.25, 0.5, 1.5
+    timing.add(RunRecord(round=3, total=0.1, status="error"))
+    result = TimingResult({"c": timing}, slo={"ttft": 0.5, "total": 2.0})
+    assert result.rows[0].goodput == 0.5  # two of four met both; the failure did not
+    assert TimingResult({"c": timing}).rows[0].goodput is None
+
+
+def test_what_stopped_the_measurement_is_said():
+    base = {"c": recorded("c", [0.1] * 8)}
+    assert TimingResult(base, orders=[["c"]] * 8).stopping == "8 rounds, as asked"
+    auto = TimingResult(base, orders=[["c"]] * 8, stopped_by="rel-ci", rel_ci=0.05)
+    assert auto.stopping == "-n auto: every median known within 5% (95 % interval) after 8 rounds"
+    early = TimingResult(base, orders=[["c"]] * 8, stopped_early=True, runs_requested=50)
+    assert early.stopped_by == "max-time"
+    assert early.stopping == "--max-time ended the measurement after 8 of 50 rounds"
