@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from chainmagic.run.timing_result import TimingResult
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -65,7 +65,7 @@ def test_the_language_reference_example(ip: Any) -> None:
 
 def test_golden_table_of_one_chain(ip: Any, mask: Any) -> None:
     ran = ip.ok("%chaintime -i topic=bear joke_chain -n 3")
-    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html"}]
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", TIMING_MIME}]
     assert squeeze(ran.outputs[0]["text/plain"], mask) == (
         "chain runs median mean ± std min max ttft vs fastest\n"
         "joke_chain 3 T T ± T T T T 1.00×\n"
@@ -182,7 +182,7 @@ def test_baseline_is_the_reference(ip: Any) -> None:
 def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
     ip.ok('%config ChainMagics.widgets = "on"')
     ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0")
-    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", WIDGET}]
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", WIDGET, TIMING_MIME}]
     assert ran.outputs[0]["text/plain"].startswith("chain ")
 
 
@@ -299,7 +299,7 @@ def test_kernel_shows_one_output_with_widget_html_and_final_text(
     outputs = kernel_timing["live"]
     assert [o["output_type"] for o in outputs] == ["display_data"]
     data = outputs[0]["data"]
-    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert set(data) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
     text = data["text/plain"]
     assert "measuring" not in text
     assert text.splitlines()[0].split()[:2] == ["chain", "runs"]

@@ -27,7 +27,7 @@ from typing import Any
 from chainmagic.core.events import Event
 from chainmagic.core.models.base import BaseChatModel
 from chainmagic.core.wrappers import _Wrapper
-from chainmagic.errors import ChainRunError, redact
+from chainmagic.errors import PATH_SEP, ChainRunError, redact
 from chainmagic.run import stats
 from chainmagic.run.recorder import branch_layout, finalize_output
 
@@ -36,9 +36,11 @@ __all__ = [
     "AUTO_MIN_ROUNDS",
     "BranchRun",
     "ChainTiming",
+    "RecordedError",
     "RunRecord",
     "Session",
     "measure_once",
+    "rebuild_error",
     "time_chains",
 ]
 
@@ -79,8 +81,9 @@ class RunRecord:
     tpot: float | None = None
     output_tokens: int | None = None
     chunks: int = 0
-    error_kind: str | None = None
-    error: str | None = None
+    error_kind: str | None = None  # the failing step's exception type
+    error: str | None = None  # its message's first line, redacted
+    error_path: str | None = None  # where it failed (``map › poem › model``)
     branches: dict[str, BranchRun] = field(default_factory=dict)
     critical: str | None = None  # the branch that ended last: it decided the run's time
     output: str | None = None  # the output's text (cut at OUTPUT_KEEP), for output stability
@@ -95,6 +98,20 @@ class RunRecord:
         if not self.output_tokens or self.total <= 0:
             return None
         return self.output_tokens / self.total
+
+
+class RecordedError(Exception):
+    """A failed run's error rebuilt from its record (a result read back from JSON): the message,
+    under a type named like the original (``error_kind``), for the views."""
+
+
+def rebuild_error(record: RunRecord) -> ChainRunError:
+    """The :class:`ChainRunError` a view shows for a failed ``record`` read back from data."""
+    kind = record.error_kind or ""
+    kind = kind if kind.isidentifier() else "Error"
+    cause = type(kind, (RecordedError,), {})(record.error or "")
+    path = record.error_path.split(PATH_SEP) if record.error_path else None
+    return ChainRunError(cause, path)
 
 
 @dataclass
@@ -337,7 +354,9 @@ async def measure_once(
         record.status = "error"
         cause = error.cause
         record.error_kind = type(cause).__name__
-        record.error = str(error).splitlines()[0] if str(error) else record.error_kind
+        message = str(cause).strip()
+        record.error = redact(message.splitlines()[0]) if message else None
+        record.error_path = error.where or None
     else:
         record.output = _text(probe.output)
     return record, error

@@ -14,12 +14,16 @@ A difference is "significant" when its interval leaves out 1.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chainmagic.run import stats
-from chainmagic.run.timing import ChainTiming
+from chainmagic.run.timing import BranchRun, ChainTiming, RunRecord, rebuild_error
 
 __all__ = ["TIMING_MIME", "TimingResult", "TimingRow"]
 
@@ -29,6 +33,13 @@ COLD_START = 2.0  # a first run this many times the median is a cold start
 CACHE_SPEEDUP = 10.0  # identical outputs this much faster than the first run: a cache answers
 HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and pyperf warn)
 SLO_METRICS = ("ttft", "total", "itl", "tpot")
+JSON_VERSION = 1
+# The table's default columns: what fits 800 px (more with --columns).
+DEFAULT_COLUMNS = ("runs", "median", "mean", "min", "max", "ttft", "itl", "tokens_per_s", "ratio")
+CSV_COLUMNS = (
+    "chain", "model", "concurrency", "round", "status", "total", "ttft", "itl", "tpot",
+    "output_tokens", "tokens_per_s", "error_kind", "critical",
+)  # fmt: skip
 
 
 @dataclass
@@ -299,22 +310,128 @@ class TimingResult:
             "stat": self.stat,
             "reference": self.reference,
             "stopped_early": self.stopped_early,
+            "stopped_by": self.stopped_by,
             "rows": [r.to_dict() for r in self.rows],
             "all_runs": self.all_runs,
+            "warnings": self.warnings,
         }
 
+    # -- kept and exported --------------------------------------------------------------------
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Everything measured, as JSON-ready data: what ``from_json`` rebuilds the result from.
+
+        The raw runs are stored, never the derived rows: a re-drawn result derives them again.
+        Errors are kept as their kind and one redacted line (records never hold an exception).
+        """
+        return {
+            "format": "chainmagic.timing",
+            "version": JSON_VERSION,
+            "stat": self.stat,
+            "baseline": self.baseline,
+            "precision": self.precision,
+            "runs_requested": self.runs_requested,
+            "warmup": self.warmup,
+            "stopped_by": self.stopped_by,
+            "rel_ci": self.rel_ci,
+            "slo": dict(self.slo),
+            "columns": self.columns,
+            "input": _plain(self.input),
+            "orders": [list(o) for o in self.orders],
+            "chains": [_timing_dict(t) for t in self.chains.values()],
+            "load": [_level_dict(level) for level in self.load],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The result as JSON text; ``TimingResult.from_json(text)`` gives it back exactly."""
+        return json.dumps(self.to_json_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str | dict[str, Any]) -> TimingResult:
+        """A result from ``to_json()`` text (or its dict, as a saved notebook's output holds it).
+
+        Raises ``ValueError`` naming what is wrong when the data is not a timing result.
+        """
+        try:
+            raw = json.loads(data) if isinstance(data, str) else data
+            if not isinstance(raw, dict) or raw.get("format") != "chainmagic.timing":
+                raise ValueError("not a chainmagic timing result")
+            if raw.get("version") != JSON_VERSION:
+                raise ValueError(f"timing format version {raw.get('version')!r} is not supported")
+            chains = {c["label"]: _timing_from(c) for c in raw["chains"]}
+            return cls(
+                chains,
+                input=raw["input"],
+                stat=raw["stat"],
+                baseline=raw["baseline"],
+                orders=[list(o) for o in raw["orders"]],
+                runs_requested=raw["runs_requested"],
+                warmup=raw["warmup"],
+                precision=raw["precision"],
+                stopped_by=raw["stopped_by"],
+                rel_ci=raw["rel_ci"],
+                slo=dict(raw["slo"]),
+                load=[_level_from(level) for level in raw["load"]],
+                columns=raw["columns"],
+            )
+        except ValueError:
+            raise
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a complete chainmagic timing result ({exc!r})") from None
+
+    def to_csv(self) -> str:
+        """One line per run (interleaved rounds, then load levels): the raw data, for any tool."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+
+        def emit(label: str, model: str | None, concurrency: int | None, r: Any) -> None:
+            writer.writerow([
+                label, model or "", "" if concurrency is None else concurrency, r.round,
+                r.status, r.total, _blank(r.ttft), _blank(r.itl), _blank(r.tpot),
+                _blank(r.output_tokens), _blank(r.tokens_per_s), r.error_kind or "",
+                r.critical or "",
+            ])  # fmt: skip
+
+        for label, t in self.chains.items():
+            for r in t.records:
+                emit(label, t.model, None, r)
+        for level in self.load:
+            model = self.chains[level.label].model if level.label in self.chains else None
+            for r in level.records:
+                emit(level.label, model, level.concurrency, r)
+        return out.getvalue()
+
+    def to_hyperfine(self, indent: int | None = 2) -> str:
+        """JSON in hyperfine's export shape (``results[]`` of ``command``, ``mean``, ``stddev``,
+        ``median``, ``min``, ``max``, ``times``, ``exit_codes``), so its plotting scripts work."""
+        results = []
+        for label, t in self.chains.items():
+            runs = t.all_runs
+            results.append({
+                "command": label,
+                "mean": t.average if runs else None,
+                "stddev": t.stdev if len(runs) > 1 else None,
+                "median": t.median if runs else None,
+                "min": t.best if runs else None,
+                "max": t.worst if runs else None,
+                "times": list(runs),
+                "exit_codes": [0 if r.ok else 1 for r in t.records] or [0] * len(runs),
+            })  # fmt: skip
+        return json.dumps({"results": results}, indent=indent, ensure_ascii=False)
+
     def to_markdown(self) -> str:
+        """The table as Markdown, with the ``--columns`` chosen (or the default set)."""
         from chainmagic.display.text import format_seconds
 
-        head = "| chain | runs | median | mean ± std | min | max | ttft | ratio |"
-        lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        columns = self.columns or list(DEFAULT_COLUMNS)
+        lines = [
+            "| chain | " + " | ".join(columns) + " |",
+            "| --- |" + " ---: |" * len(columns),
+        ]
         for r in self.rows:
-            ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
-            lines.append(
-                f"| {r.label} | {r.runs} | {format_seconds(r.median)} | "
-                f"{format_seconds(r.mean)} ± {format_seconds(r.stdev)} | {format_seconds(r.min)} | "
-                f"{format_seconds(r.max)} | {format_seconds(r.ttft)} | {ratio} |"
-            )
+            cells = [_cell(r, c, format_seconds) for c in columns]
+            lines.append(f"| {r.label} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def to_dataframe(self) -> Any:
@@ -375,3 +492,92 @@ def slo_share(records: list[Any], slo: dict[str, float]) -> float | None:
         ):
             met += 1
     return met / len(records)
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _cell(row: TimingRow, column: str, fmt: Callable[[float | None], str]) -> str:
+    """One Markdown cell of ``row``: times formatted, counts and rates as numbers."""
+    if column == "mean":
+        return f"{fmt(row.mean)} ± {fmt(row.stdev)}" if row.runs else "—"
+    if column == "ratio":
+        return "—" if row.ratio is None else f"{row.ratio:.2f}×"
+    if column == "failed":
+        return str(row.failures)
+    value = getattr(row, column)
+    if value is None:
+        return "—"
+    if column == "runs":
+        return str(value)
+    if column == "tokens_per_s":
+        return f"{value:.1f}"
+    if column in ("error_rate", "goodput"):
+        return f"{value:.0%}"
+    return fmt(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` if JSON keeps it exactly, else its repr (an input is data, not always JSON)."""
+    try:
+        if json.loads(json.dumps(value)) == value:
+            return value
+    except (TypeError, ValueError, RecursionError):
+        pass
+    from chainmagic.errors import redact
+
+    return redact(repr(value))
+
+
+def _record_dict(r: RunRecord) -> dict[str, Any]:
+    return asdict(r)
+
+
+def _record_from(d: dict[str, Any]) -> RunRecord:
+    fields = dict(d)
+    fields["branches"] = {k: BranchRun(**b) for k, b in d.get("branches", {}).items()}
+    return RunRecord(**fields)
+
+
+def _timing_dict(t: ChainTiming) -> dict[str, Any]:
+    return {
+        "label": t.label,
+        "model": t.model,
+        "failures": t.failures,
+        "all_runs": list(t.all_runs),
+        "ttfts": list(t.ttfts),
+        "branches": {k: list(v) for k, v in t.branches.items()},
+        "warmup_runs": list(t.warmup_runs),
+        "records": [_record_dict(r) for r in t.records],
+    }
+
+
+def _timing_from(d: dict[str, Any]) -> ChainTiming:
+    timing = ChainTiming(
+        d["label"],
+        all_runs=list(d["all_runs"]),
+        ttfts=list(d["ttfts"]),
+        branches={k: list(v) for k, v in d["branches"].items()},
+        failures=d["failures"],
+        records=[_record_from(r) for r in d["records"]],
+        warmup_runs=list(d["warmup_runs"]),
+        model=d["model"],
+    )
+    failed = [r for r in timing.records if not r.ok]
+    if failed:
+        timing.last_error = rebuild_error(failed[-1])
+    return timing
+
+
+def _level_dict(level: Any) -> dict[str, Any]:
+    data = {k: v for k, v in level.__dict__.items() if k != "records"}
+    data["records"] = [_record_dict(r) for r in level.records]
+    return data
+
+
+def _level_from(d: dict[str, Any]) -> Any:
+    from chainmagic.run.load import LoadLevel
+
+    fields = {k: v for k, v in d.items() if k != "records"}
+    return LoadLevel(**fields, records=[_record_from(r) for r in d["records"]])

@@ -15,7 +15,7 @@ from chainmagic.display import LiveTiming, TimingView, bundle, timing_html, timi
 from chainmagic.display._timing_text import format_time, progress_text
 from chainmagic.display.timing import show_timing
 from chainmagic.run.timing import ChainTiming, time_chains
-from chainmagic.run.timing_result import TimingResult
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 bundle_module = importlib.import_module("chainmagic.display.bundle")
@@ -268,7 +268,8 @@ def test_live_timing_in_a_kernel_ends_with_the_final_bundle(
     result = TimingResult(timings, orders=orders, stopped_early=early)
     live.finish(result)
     (final,) = kernel.handles[0].updates
-    assert len(final) == keys
+    assert len(final) == keys + 1  # the final bundle also carries the raw runs
+    assert TimingResult.from_json(final[TIMING_MIME]).to_json() == result.to_json()
     assert final["text/plain"] == timing_text(result)
     assert final["text/html"] == timing_html(result)
     assert len(kernel.displayed) == 1
@@ -311,12 +312,16 @@ def test_a_failing_view_never_breaks_the_measurement(kernel: Any) -> None:
 
 def test_bundle_routes_a_timing_result(kernel: Any) -> None:
     result = three()
-    assert bundle(result) == {"text/plain": timing_text(result), "text/html": timing_html(result)}
+    assert bundle(result) == {
+        "text/plain": timing_text(result),
+        "text/html": timing_html(result),
+        TIMING_MIME: result.to_json_dict(),
+    }
     show_timing(result, mode="on")
     show_timing(result, mode="off")
     on, off = kernel.displayed
-    assert set(on) == {"text/plain", "text/html", WIDGET}
-    assert set(off) == {"text/plain", "text/html"}
+    assert set(on) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
+    assert set(off) == {"text/plain", "text/html", TIMING_MIME}
     assert on["text/plain"] == timing_text(result)
 
 
@@ -348,8 +353,11 @@ def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget(
     client.execute()
     (output,) = nb.cells[0].outputs
     data = output["data"]
-    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert set(data) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
     assert data["text/plain"].startswith("chain  runs   median")
+    saved = TimingResult.from_json(data[TIMING_MIME])  # the saved file keeps the runs, not a picture
+    assert [t.runs for t in saved.chains.values()] == [3, 3]
+    assert saved.to_json() == TimingResult.from_json(saved.to_json()).to_json()
     assert re.search(r"\nmap: R× (faster|slower) than its branches", mask(data["text/plain"]))
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     html_values = [m["state"].get("value", "") for m in state.values()]

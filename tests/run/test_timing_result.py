@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import random
 import sys
@@ -9,7 +12,7 @@ import sys
 import pytest
 
 from chainmagic.run.timing import ChainTiming, RunRecord
-from chainmagic.run.timing_result import TimingResult, TimingRow
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult, TimingRow
 
 
 def spread(centre: float, n: int, seed: int, width: float = 0.02) -> list[float]:
@@ -280,3 +283,100 @@ def test_what_stopped_the_measurement_is_said():
     early = TimingResult(base, orders=[["c"]] * 8, stopped_early=True, runs_requested=50)
     assert early.stopped_by == "max-time"
     assert early.stopping == "--max-time ended the measurement after 8 of 50 rounds"
+
+
+@pytest.fixture
+def measured() -> TimingResult:
+    """A real measurement: a plain chain, a map, a failing chain, load levels and an SLO."""
+    from chainmagic.core import FakeChatModel, RunnableParallel
+    from chainmagic.run.load import run_load
+    from chainmagic.run.timing import time_chains
+
+    chains = {
+        "one": FakeChatModel(latency=0.01, token_delay=0.001),
+        "map": RunnableParallel(a=FakeChatModel(latency=0.01), b=FakeChatModel(latency=0.02)),
+        "bad": FakeChatModel(fail_rate=1.0),
+    }
+    session = time_chains(chains, "two words", runs=6, warmup=1)
+    load = run_load({"one": chains["one"]}, "two words", [1, 2], runs=2, slo={"total": 1.0})
+    return TimingResult(
+        session.timings,
+        input={"topic": "bear", "n": 1.5},
+        orders=session.orders,
+        runs_requested=6,
+        warmup=1,
+        stopped_by=session.stopped_by,
+        slo={"total": 1.0},
+        load=load,
+        columns=["median", "p50", "ttft", "error_rate", "goodput", "ratio"],
+    )
+
+
+def test_json_round_trips_exactly_and_redraws_without_rerunning(measured):
+    text = measured.to_json()
+    again = TimingResult.from_json(text)
+    assert again.to_json() == text
+    assert repr(again.rows) == repr(measured.rows)  # (nan != nan, so compared as text)
+    assert again.warnings == measured.warnings
+    assert again.summary() == measured.summary()
+    assert again.to_csv() == measured.to_csv()
+    assert [lv.mean_in_flight for lv in again.load] == [lv.mean_in_flight for lv in measured.load]
+    assert repr(again) == repr(measured)  # the text view re-drawn from the data alone
+    assert TimingResult.from_json(json.loads(text)).to_json() == text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[1, 2]", "not a chainmagic timing result"),
+        ('{"format": "chainmagic.timing", "version": 99}', "version 99 is not supported"),
+        ('{"format": "chainmagic.timing", "version": 1}', "not a complete chainmagic timing"),
+    ],
+)
+def test_from_json_names_what_is_wrong(data, message):
+    with pytest.raises(ValueError, match=message):
+        TimingResult.from_json(data)
+
+
+def test_an_input_json_cannot_keep_is_stored_as_its_repr():
+    result = TimingResult({"c": recorded("c", [0.1])}, input={1, 2})
+    assert json.loads(result.to_json())["input"] == "{1, 2}"
+
+
+def test_csv_has_one_line_per_run_with_load_levels_after(measured):
+    rows = list(csv.DictReader(io.StringIO(measured.to_csv())))
+    plain = [r for r in rows if not r["concurrency"]]
+    assert len(plain) == 18  # 3 chains × 6 rounds
+    assert {r["status"] for r in plain if r["chain"] == "bad"} == {"error"}
+    assert {r["error_kind"] for r in plain if r["chain"] == "bad"} == {"FakeModelError"}
+    assert {r["critical"] for r in plain if r["chain"] == "map"} == {"b"}
+    loaded = [r for r in rows if r["concurrency"]]
+    assert [r["concurrency"] for r in loaded] == ["1", "1", "2", "2", "2", "2"]
+    one = next(r for r in plain if r["chain"] == "one")
+    assert float(one["total"]) == measured["one"].records[0].total
+
+
+def test_hyperfine_export_has_hyperfines_fields(measured):
+    results = json.loads(measured.to_hyperfine())["results"]
+    assert [r["command"] for r in results] == ["one", "map", "bad"]
+    one = results[0]
+    assert set(one) == {"command", "mean", "stddev", "median", "min", "max", "times", "exit_codes"}
+    assert one["times"] == measured["one"].all_runs
+    assert one["median"] == measured["one"].median and one["stddev"] == measured["one"].stdev
+    assert results[2]["times"] == [] and results[2]["exit_codes"] == [1] * 6
+    assert results[2]["mean"] is None
+
+
+def test_markdown_follows_the_chosen_columns(measured):
+    lines = measured.to_markdown().splitlines()
+    assert lines[0] == "| chain | median | p50 | ttft | error_rate | goodput | ratio |"
+    bad = next(line for line in lines if line.startswith("| bad |"))
+    assert "| 100% | 0% | — |" in bad
+
+
+def test_the_display_bundle_carries_the_raw_runs(measured):
+    from chainmagic.display.bundle import bundle
+
+    data = bundle(measured)
+    assert TimingResult.from_json(data[TIMING_MIME]).to_json() == measured.to_json()
+    json.dumps(data[TIMING_MIME], allow_nan=False)  # valid JSON for the notebook file
