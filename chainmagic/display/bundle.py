@@ -2,8 +2,9 @@
 
 Rendering contract: every bundle carries a ``text/plain`` and a ``text/html``, plus the widget view
 when widgets are on; a timing result also carries its raw runs as JSON (``TIMING_MIME``). A live
-run is displayed once, with a display id, when it starts; when it ends the same output is updated in place with the *final* text and HTML, so a saved notebook (and
-nbval, nbconvert, GitHub) holds the finished result beside the widget view, never "running…".
+run is displayed once, with a display id, when it starts; when it ends the same output is updated
+in place with the *final* text and HTML, so a saved notebook (and nbval, nbconvert, GitHub) holds
+the finished result beside the widget view, never "running…".
 
 Widgets mode: ``"on"``, ``"off"``, or ``"auto"`` (on when a kernel runs the code, since only a
 kernel has a comm channel for a frontend to render them, and ipywidgets is installed).
