@@ -355,7 +355,9 @@ def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget(
     data = output["data"]
     assert set(data) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
     assert data["text/plain"].startswith("chain  runs   median")
-    saved = TimingResult.from_json(data[TIMING_MIME])  # the saved file keeps the runs, not a picture
+    saved = TimingResult.from_json(
+        data[TIMING_MIME]
+    )  # the saved file keeps the runs, not a picture
     assert [t.runs for t in saved.chains.values()] == [3, 3]
     assert saved.to_json() == TimingResult.from_json(saved.to_json()).to_json()
     assert re.search(r"\nmap: R× (faster|slower) than its branches", mask(data["text/plain"]))
