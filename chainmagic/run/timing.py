@@ -25,6 +25,7 @@ from time import perf_counter
 from typing import Any
 
 from chainmagic.core.events import Event
+from chainmagic.core.messages import BaseMessage
 from chainmagic.core.models.base import BaseChatModel
 from chainmagic.core.wrappers import _Wrapper
 from chainmagic.errors import PATH_SEP, ChainRunError, redact
@@ -242,7 +243,7 @@ class _Probe:
             self.root = path
             self.depth = len(path) + len(self.prefix) + 1
         if path == self.root:
-            if kind == "chunk":
+            if kind == "chunk" and _has_content(event.data):
                 if self.first is None:
                     self.first = event.t
                 self.last = event.t
@@ -281,6 +282,18 @@ class _Probe:
         branch = self.branches.get(path[self.depth - 1])
         if branch is not None and path[: self.depth - 1] == (self.root or ()) + self.prefix:
             branch.output_tokens = (branch.output_tokens or 0) + tokens
+
+
+def _has_content(data: Any) -> bool:
+    """Whether a streamed chunk carries output (a model's closing chunk of only a finish reason or
+    usage is no token: counting it would stretch the inter-token latency)."""
+    if isinstance(data, str):
+        return bool(data)
+    if isinstance(data, BaseMessage):
+        return bool(data.content) or bool(getattr(data, "tool_call_chunks", None))
+    if isinstance(data, dict):
+        return any(_has_content(v) for v in data.values())
+    return data is not None
 
 
 def _output_tokens(event: Event) -> int | None:
