@@ -33,6 +33,7 @@ from chainmagic.display._common import (
 __all__ = [
     "LABEL_WIDTH",
     "format_time",
+    "notes",
     "precision_of",
     "progress_text",
     "ratio_cell",
@@ -166,6 +167,26 @@ def stopped_note(result: Any) -> str:
     return f"stopped early after {plural(len(result.orders), 'round')} (--max-time)"
 
 
+def notes(result: Any) -> list[str]:
+    """What ended a ``-n auto`` measurement, the load levels, and the warnings kept in the result."""
+    out = []
+    if getattr(result, "stopped_by", "runs") == "rel-ci":
+        out.append(result.stopping)
+    precision = precision_of(result)
+    for level in getattr(result, "load", []):
+        rate = f", {level.tokens_per_s:.0f} tokens/s" if level.tokens_per_s else ""
+        good = "" if level.goodput is None else f", goodput {level.goodput:.0%}"
+        out.append(
+            f"{level.label} at concurrency {level.concurrency}: "
+            f"in flight {level.mean_in_flight:.1f} (peak {level.peak_in_flight}), "
+            f"{level.requests_per_s:.1f} requests/s{rate}, "
+            f"p50 {format_time(level.p50, precision).strip()}{good}"
+            + (" (--max-time)" if level.stopped_early else "")
+        )
+    out += [f"warning: {w}" for w in getattr(result, "warnings", [])]
+    return out
+
+
 def progress_text(done: int, total: int, failures: int = 0) -> str:
     """``measuring 12/21 runs…`` while ``%chaintime`` works (``measuring…`` before it knows)."""
     text = f"measuring {done}/{total} runs…" if total else "measuring…"
@@ -211,6 +232,7 @@ def _timing_text(result: Any) -> str:
     lines += ["", result.summary()]
     if result.stopped_early:
         lines.append(stopped_note(result))
+    lines += notes(result)
     return "\n".join(lines)
 
 

@@ -32,6 +32,7 @@ TIMING_MIME = "application/vnd.chainmagic.timing+json"
 COLD_START = 2.0  # a first run this many times the median is a cold start
 CACHE_SPEEDUP = 10.0  # identical outputs this much faster than the first run: a cache answers
 HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and pyperf warn)
+NOISE_FLOOR = 1e-3  # below a millisecond, scheduling noise is all there is: no warnings of shape
 SLO_METRICS = ("ttft", "total", "itl", "tpot")
 JSON_VERSION = 1
 # The table's default columns: what fits 800 px (more with --columns).
@@ -234,6 +235,8 @@ class TimingResult:
                 continue
             m = stats.median(runs)
             first = t.warmup_runs[0] if t.warmup_runs else runs[0]
+            if max(m, first) < NOISE_FLOOR:
+                continue
             outputs = t.outputs
             cached = len(outputs) == 1 and sum(outputs.values()) >= 3
             if cached and m > 0 and first >= CACHE_SPEEDUP * m:
@@ -241,14 +244,14 @@ class TimingResult:
                     f"{label}: every run gave the same output, {first / m:.0f}× faster than the "
                     "first: a cache may be answering"
                 )
-            elif m > 0 and first >= COLD_START * m:
+            elif m >= NOISE_FLOOR and first >= COLD_START * m:
                 where = "warm-up run" if t.warmup_runs else "run (use -w 1 to drop it)"
                 out.append(
                     f"{label}: the first {where} took {format_seconds(first)}, "
                     f"{first / m:.1f}× the median (cold start)"
                 )
             mean = stats.mean(runs)
-            if mean > 0 and t.stdev > HIGH_SPREAD * mean:
+            if mean >= NOISE_FLOOR and t.stdev > HIGH_SPREAD * mean:
                 out.append(
                     f"{label}: high spread (std is {t.stdev / mean:.0%} of the mean): "
                     "more runs (-n) or a quieter machine"

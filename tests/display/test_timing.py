@@ -366,3 +366,27 @@ def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget(
     assert any(isinstance(v, str) and "chainmagic-timing" in v for v in html_values)
     bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
     assert [(b["value"], b["max"]) for b in bars] == [(6, 6)]
+
+
+def test_text_and_html_say_what_stopped_n_auto_the_load_levels_and_the_warnings() -> None:
+    from chainmagic.run.load import LoadLevel
+    from chainmagic.run.timing import RunRecord
+
+    timing = ChainTiming("joke")
+    for i, total in enumerate([0.1, 0.3, 0.1, 0.3, 0.1, 0.3]):
+        timing.add(RunRecord(round=i, total=total))
+    level = LoadLevel("joke", 4, peak_in_flight=4, mean_in_flight=3.9, requests_per_s=38.0)
+    level.p50, level.goodput, level.tokens_per_s = 0.105, 0.75, 380.0
+    result = TimingResult(
+        {"joke": timing}, orders=[["joke"]] * 6, stopped_by="rel-ci", rel_ci=0.05, load=[level]
+    )
+    text = timing_text(result)
+    assert "-n auto: every median known within 5% (95 % interval) after 6 rounds" in text
+    assert (
+        "joke at concurrency 4: in flight 3.9 (peak 4), 38.0 requests/s, 380 tokens/s, "
+        "p50 105 ms, goodput 75%"
+    ) in text
+    assert "warning: joke: high spread (std is 55% of the mean)" in text
+    page = timing_html(result)
+    assert "joke at concurrency 4: in flight 3.9 (peak 4)" in page
+    assert "warning: joke: high spread" in page
