@@ -108,10 +108,12 @@ def _server(runs: int = 20, rounds: int = 3) -> dict[str, float]:
         ours: list[Any] = []
         raw: list[tuple[float, float, float]] = []
         bare: list[float] = []
-        for _ in range(rounds):  # interleaved, so drift hits all alike
-            ours += time_chains({"m": model}, "hi", runs=runs, warmup=1).timings["m"].records
-            bare += _bare_stream(model, runs)
-            raw += _raw_stream(client, runs)
+        time_chains({"m": model}, "hi", runs=2, warmup=0)  # warm the pool and the caches
+        _bare_stream(model, 2)
+        for _ in range(runs * rounds):  # run by run, so a busy machine's drift hits all alike
+            ours += time_chains({"m": model}, "hi", runs=1, warmup=0).timings["m"].records
+            bare += _bare_stream(model, 1)
+            raw += _raw_stream(client, 1)
         start = perf_counter()
         (level,) = run_load({"m": model}, "hi", [16], runs=5)
         load_time = perf_counter() - start
