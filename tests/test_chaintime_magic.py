@@ -382,3 +382,7 @@ def test_models_time_each_cell_chain_once_per_model(ip: Any) -> None:
     assert list(result.chains) == ["short @ fake:echo", "short @ fake:other"]
     assert [r.model for r in result.rows] == ["fake:echo", "fake:other"]
     assert result["short @ fake:echo"].outputs == {"one word about bear": 2}
+    assert [r.distinct_outputs for r in result.rows] == [1, 1]
+    assert "short @ fake:other: 1 distinct output over 2 runs; most often: one word about bear" in (
+        repr(result)
+    )

@@ -183,6 +183,14 @@ def notes(result: Any) -> list[str]:
             f"p50 {format_time(level.p50, precision).strip()}{good}"
             + (" (--max-time)" if level.stopped_early else "")
         )
+    for label, timing in result.chains.items():
+        if getattr(timing, "model", None) is None or not timing.outputs:
+            continue  # outputs side by side only when --models compares models
+        common = max(timing.outputs, key=lambda text: timing.outputs[text])
+        out.append(
+            f"{label}: {plural(len(timing.outputs), 'distinct output')} over "
+            f"{plural(timing.runs, 'run')}; most often: {one_line(common, 60)}"
+        )
     out += [f"warning: {w}" for w in getattr(result, "warnings", [])]
     return out
 

@@ -76,6 +76,7 @@ class TimingRow:
     goodput: float | None = None  # share of runs meeting every --slo bound
     critical: dict[str, int] = field(default_factory=dict)  # branch → runs it decided
     model: str | None = None
+    distinct_outputs: int | None = None  # how many different outputs its runs gave (stability)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -214,6 +215,7 @@ class TimingResult:
             goodput=self.goodput(t) if self.slo else None,
             critical=critical,
             model=t.model,
+            distinct_outputs=len(t.outputs) if t.outputs else None,
         )
 
     def goodput(self, timing: ChainTiming) -> float | None:
