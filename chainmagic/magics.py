@@ -124,7 +124,7 @@ class ChainMagics(Magics):
     @argument("-n", "--runs", default="7", metavar="N|auto", help="runs per chain (7; auto)")
     @argument("-w", "--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
     @argument("--max-time", default=None, metavar="S", help="stop after S seconds (auto: 60)")
-    @argument("--rel-ci", default="5", metavar="PCT", help="-n auto's target interval (5 %%)")
+    @argument("--rel-ci", default=None, metavar="PCT", help="-n auto's target interval (5 %%)")
     @argument("--baseline", default=None, metavar="NAME", help="compare to this chain")
     @argument("--stat", choices=("median", "mean", "min"), default="median", help="what ranks")
     @argument("--seed", type=int, default=0, help="seed of the run order shuffle")
@@ -172,7 +172,9 @@ class ChainMagics(Magics):
         try:
             runs = opt.read_runs(args.runs)
             max_time = opt.read_max_time(args.max_time)
-            rel_ci = opt.read_rel_ci(args.rel_ci)
+            rel_ci = opt.read_rel_ci(args.rel_ci or "5")
+            if args.rel_ci is not None and runs is not None:
+                raise opt.OptionError(f"--rel-ci {args.rel_ci}: goes with -n auto")
             columns = opt.read_columns(args.columns)
             levels = opt.read_concurrency(args.concurrency)
             slo = opt.read_slo(args.slo)

@@ -221,6 +221,10 @@ def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
             "--rel-ci 0: give a percentage above 0 and below 100, e.g. 5",
         ),
         (
+            "%chaintime -i topic=bear joke_chain -n 5 --rel-ci 2",
+            "--rel-ci 2: goes with -n auto",
+        ),
+        (
             "%chaintime -i topic=bear joke_chain --columns median,bogus",
             "--columns: unknown bogus; choose from runs, failed, median, mean, min, max, p50, p90, "
             "p95, p99, ttft, itl, tpot, tokens_per_s, error_rate, goodput, ratio",
@@ -386,3 +390,13 @@ def test_models_time_each_cell_chain_once_per_model(ip: Any) -> None:
     assert "short @ fake:other: 1 distinct output over 2 runs; most often: one word about bear" in (
         repr(result)
     )
+
+
+def test_n_auto_stops_when_no_run_succeeds(ip: Any) -> None:
+    from chainmagic.errors import ChainTimingError
+
+    ip.ok("broken, q = FakeChatModel(fail_rate=1.0), 'hi'")
+    ran = ip("%chaintime -i q broken -n auto -w 0 -v kept")
+    assert isinstance(ran.error, ChainTimingError)
+    assert ip.ns["kept"].stopped_by == "failures"
+    assert ip.ns["kept"].stopping == "-n auto: no run succeeded in 6 rounds"

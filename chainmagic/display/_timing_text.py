@@ -170,7 +170,7 @@ def stopped_note(result: Any) -> str:
 def notes(result: Any) -> list[str]:
     """What ended a ``-n auto`` measurement, the load levels, and the warnings kept in the result."""
     out = []
-    if getattr(result, "stopped_by", "runs") == "rel-ci":
+    if getattr(result, "stopped_by", "runs") in ("rel-ci", "failures"):
         out.append(result.stopping)
     precision = precision_of(result)
     for level in getattr(result, "load", []):

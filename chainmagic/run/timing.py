@@ -187,7 +187,8 @@ class Session(tuple[Any, ...]):
     """What :func:`time_chains` measured: unpacks as ``(timings, orders, stopped_early)``.
 
     ``stopped_by`` says what ended it: ``"runs"`` (as many as asked), ``"rel-ci"`` (``-n auto``
-    settled) or ``"max-time"`` (the budget ran out; ``stopped_early``).
+    settled), ``"failures"`` (``-n auto`` with no successful run to estimate from) or
+    ``"max-time"`` (the budget ran out; ``stopped_early``).
     """
 
     timings: dict[str, ChainTiming]
@@ -434,7 +435,8 @@ def time_chains(
                 state["stopped_by"] = "max-time"
                 return
             if runs is None and _settled(timings, rel_ci, len(orders)):
-                state["stopped_by"] = "rel-ci"
+                failed = not any(t.all_runs for t in timings.values())
+                state["stopped_by"] = "failures" if failed else "rel-ci"
                 return
             order = labels[:]
             rng.shuffle(order)

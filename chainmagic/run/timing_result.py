@@ -95,7 +95,7 @@ class TimingResult:
     runs_requested: int = 0  # 0 under -n auto
     warmup: int = 0
     precision: int = 3
-    stopped_by: str = "runs"  # "runs", "rel-ci" (-n auto settled) or "max-time"
+    stopped_by: str = "runs"  # "runs", "rel-ci" (-n auto settled), "failures" or "max-time"
     rel_ci: float | None = None  # -n auto's target, as a fraction
     slo: dict[str, float] = field(default_factory=dict)  # metric → bound in seconds
     load: list[Any] = field(default_factory=list)  # LoadLevel per chain and --concurrency level
@@ -269,6 +269,8 @@ class TimingResult:
                 f"-n auto: every median known within {self.rel_ci or 0:.0%} "
                 f"(95 % interval) after {rounds} rounds"
             )
+        if self.stopped_by == "failures":
+            return f"-n auto: no run succeeded in {rounds} rounds"
         if self.stopped_by == "max-time":
             want = f" of {self.runs_requested}" if self.runs_requested else ""
             return f"--max-time ended the measurement after {rounds}{want} rounds"
