@@ -191,6 +191,10 @@ def notes(result: Any) -> list[str]:
             f"{label}: {plural(len(timing.outputs), 'distinct output')} over "
             f"{plural(timing.runs, 'run')}; most often: {one_line(common, 60)}"
         )
+    asked = [c for c in getattr(result, "columns", None) or [] if c in ("p90", "p95", "p99")]
+    note = getattr(result, "percentile_note", None)
+    if asked and note and any(c in note for c in asked):
+        out.append(note)  # asked-for percentiles the run count cannot support show as "—"
     out += [f"warning: {w}" for w in getattr(result, "warnings", [])]
     return out
 

@@ -390,3 +390,9 @@ def test_text_and_html_say_what_stopped_n_auto_the_load_levels_and_the_warnings(
     page = timing_html(result)
     assert "joke at concurrency 4: in flight 3.9 (peak 4)" in page
     assert "warning: joke: high spread" in page
+
+
+def test_percentiles_asked_for_but_unsupported_are_explained() -> None:
+    result = TimingResult(chains(joke(), poem()), columns=["median", "p99"])
+    assert "percentiles: p90 needs 10, p95 needs 20, p99 needs 100 runs" in timing_text(result)
+    assert "percentiles:" not in timing_text(TimingResult(chains(joke(), poem())))
