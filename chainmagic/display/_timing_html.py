@@ -27,6 +27,7 @@ from chainmagic.display._style import (
     WARN,
     branch_colour,
 )
+from chainmagic.display._timing_plots import timing_plots
 from chainmagic.display._timing_text import (
     LABEL_WIDTH,
     format_time,
@@ -73,6 +74,7 @@ def timing_html(result: Any) -> str:
             parts.append(
                 f'<div style="color:{WARN};font-size:12px">{html.escape(stopped_note(result))}</div>'
             )
+        parts.append(timing_plots(result))
         parts += [
             f'<div style="color:{WARN if n.startswith("warning") else MUTED};font-size:12px">'
             f"{html.escape(n)}</div>"
