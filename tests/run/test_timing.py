@@ -195,7 +195,7 @@ def test_every_run_leaves_a_record_with_ttft_itl_tpot_and_tokens():
         assert r.output == "one two three four five"
         assert r.output_tokens == r.chunks == 5
         assert 0.05 <= r.ttft < r.total
-        assert r.itl == pytest.approx(0.01, abs=0.005)
+        assert 0.01 <= r.itl < 0.05  # 10 ms a token, and a busy machine wakes sleepers late
         assert r.tpot == pytest.approx((r.total - r.ttft) / 4)
         assert r.tokens_per_s == pytest.approx(5 / r.total)
     assert session.stopped_by == "runs" and not session.stopped_early
