@@ -432,8 +432,9 @@ class TimingResult:
         from chainmagic.display.text import format_seconds
 
         columns = self.columns or list(DEFAULT_COLUMNS)
+        heads = {"mean": "mean ± std", "tokens_per_s": "tokens/s", "error_rate": "errors"}
         lines = [
-            "| chain | " + " | ".join(columns) + " |",
+            "| chain | " + " | ".join(heads.get(c, c) for c in columns) + " |",
             "| --- |" + " ---: |" * len(columns),
         ]
         for r in self.rows:

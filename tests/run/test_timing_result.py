@@ -369,7 +369,7 @@ def test_hyperfine_export_has_hyperfines_fields(measured):
 
 def test_markdown_follows_the_chosen_columns(measured):
     lines = measured.to_markdown().splitlines()
-    assert lines[0] == "| chain | median | p50 | ttft | error_rate | goodput | ratio |"
+    assert lines[0] == "| chain | median | p50 | ttft | errors | goodput | ratio |"
     bad = next(line for line in lines if line.startswith("| bad |"))
     assert "| 100% | 0% | — |" in bad
 
