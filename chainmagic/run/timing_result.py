@@ -527,14 +527,16 @@ def _cell(row: TimingRow, column: str, fmt: Callable[[float | None], str]) -> st
 
 
 def _plain(value: Any) -> Any:
-    """``value`` if JSON keeps it exactly, else its repr (an input is data, not always JSON)."""
+    """``value`` if JSON keeps it exactly, else its repr (an input is data, not always JSON); masked
+    where it holds something like an API key (the JSON travels into the saved notebook)."""
+    from chainmagic.errors import redact
+
     try:
-        if json.loads(json.dumps(value)) == value:
+        text = json.dumps(value)
+        if json.loads(text) == value and redact(text) == text:
             return value
     except (TypeError, ValueError, RecursionError):
         pass
-    from chainmagic.errors import redact
-
     return redact(repr(value))
 
 
@@ -542,13 +544,28 @@ def _record_dict(r: RunRecord) -> dict[str, Any]:
     return asdict(r)
 
 
-def _record_from(d: dict[str, Any]) -> RunRecord:
+def _record_from(d: dict[str, Any], texts: list[str] | None = None) -> RunRecord:
     fields = dict(d)
+    if texts is not None and isinstance(fields.get("output"), int):
+        fields["output"] = texts[fields["output"]]
     fields["branches"] = {k: BranchRun(**b) for k, b in d.get("branches", {}).items()}
     return RunRecord(**fields)
 
 
+def _records_dicts(records: list[RunRecord], texts: dict[str, int]) -> list[dict[str, Any]]:
+    """Records as dicts, each output replaced by its index in ``texts`` (filled here): a chain that
+    answers alike 500 times stores its answer once."""
+    out = []
+    for r in records:
+        d = _record_dict(r)
+        if r.output is not None:
+            d["output"] = texts.setdefault(r.output, len(texts))
+        out.append(d)
+    return out
+
+
 def _timing_dict(t: ChainTiming) -> dict[str, Any]:
+    texts: dict[str, int] = {}
     return {
         "label": t.label,
         "model": t.model,
@@ -557,7 +574,8 @@ def _timing_dict(t: ChainTiming) -> dict[str, Any]:
         "ttfts": list(t.ttfts),
         "branches": {k: list(v) for k, v in t.branches.items()},
         "warmup_runs": list(t.warmup_runs),
-        "records": [_record_dict(r) for r in t.records],
+        "records": _records_dicts(t.records, texts),
+        "outputs": list(texts),
     }
 
 
@@ -568,7 +586,7 @@ def _timing_from(d: dict[str, Any]) -> ChainTiming:
         ttfts=list(d["ttfts"]),
         branches={k: list(v) for k, v in d["branches"].items()},
         failures=d["failures"],
-        records=[_record_from(r) for r in d["records"]],
+        records=[_record_from(r, d["outputs"]) for r in d["records"]],
         warmup_runs=list(d["warmup_runs"]),
         model=d["model"],
     )
@@ -579,13 +597,15 @@ def _timing_from(d: dict[str, Any]) -> ChainTiming:
 
 
 def _level_dict(level: Any) -> dict[str, Any]:
+    texts: dict[str, int] = {}
     data = {k: v for k, v in level.__dict__.items() if k != "records"}
-    data["records"] = [_record_dict(r) for r in level.records]
+    data["records"] = _records_dicts(level.records, texts)
+    data["outputs"] = list(texts)
     return data
 
 
 def _level_from(d: dict[str, Any]) -> Any:
     from chainmagic.run.load import LoadLevel
 
-    fields = {k: v for k, v in d.items() if k != "records"}
-    return LoadLevel(**fields, records=[_record_from(r) for r in d["records"]])
+    fields = {k: v for k, v in d.items() if k not in ("records", "outputs")}
+    return LoadLevel(**fields, records=[_record_from(r, d["outputs"]) for r in d["records"]])

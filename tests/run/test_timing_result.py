@@ -380,3 +380,14 @@ def test_the_display_bundle_carries_the_raw_runs(measured):
     data = bundle(measured)
     assert TimingResult.from_json(data[TIMING_MIME]).to_json() == measured.to_json()
     json.dumps(data[TIMING_MIME], allow_nan=False)  # valid JSON for the notebook file
+
+
+def test_json_stores_each_distinct_output_once_and_never_a_key():
+    timing = ChainTiming("c")
+    for i in range(50):
+        timing.add(RunRecord(round=i, total=0.1, output="the same long answer " * 20))
+    result = TimingResult({"c": timing}, input={"q": "use sk-proj-abcdefghijklmnop"})
+    text = result.to_json()
+    assert text.count("the same long answer") == 20
+    assert "sk-proj-abcd" not in text
+    assert TimingResult.from_json(text)["c"].outputs == timing.outputs
