@@ -32,6 +32,7 @@ from chainmagic.display._common import (
 
 __all__ = [
     "LABEL_WIDTH",
+    "format_rate",
     "format_time",
     "notes",
     "precision_of",
@@ -167,6 +168,15 @@ def stopped_note(result: Any) -> str:
     return f"stopped early after {plural(len(result.orders), 'round')} (--max-time)"
 
 
+def format_rate(per_second: float | None) -> str:
+    """Output tokens per second, compact: ``812/s``, ``81.2k/s`` (``—`` when unknown)."""
+    if per_second is None:
+        return "—"
+    if per_second >= 1000:
+        return f"{per_second / 1000:.3g}k/s"
+    return f"{per_second:.3g}/s"
+
+
 def notes(result: Any) -> list[str]:
     """What ended a ``-n auto`` measurement, the load levels, and the warnings kept in the result."""
     out = []
@@ -272,9 +282,15 @@ def _table(result: Any, rows: list[Any], precision: int) -> list[str]:
         ("min", [t(r.min) for r in rows], tw),
         ("max", [t(r.max) for r in rows], tw),
     ]
-    if any(r.p95 is not None for r in rows):
-        columns.append(("p95", [t(r.p95) for r in rows], tw))
+    for q in ("p90", "p95", "p99"):  # each only once the runs support it
+        if any(getattr(r, q, None) is not None for r in rows):
+            columns.append((q, [t(getattr(r, q, None)) for r in rows], tw))
     columns.append(("ttft", [t(r.ttft) for r in rows], tw))
+    if any(getattr(r, "itl", None) is not None for r in rows):  # streamed runs only
+        columns.append(("itl", [t(getattr(r, "itl", None)) for r in rows], tw))
+    if any(getattr(r, "tokens_per_s", None) is not None for r in rows):
+        rates = [getattr(r, "tokens_per_s", None) for r in rows]
+        columns.append(("tokens", [format_rate(v) for v in rates], 8))
     widths = [max(len(head), fixed or max(len(c) for c in cells)) for head, cells, fixed in columns]
 
     def line(cells: list[str]) -> str:

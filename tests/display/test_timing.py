@@ -100,13 +100,14 @@ def test_column_widths_do_not_depend_on_the_times() -> None:
     assert mask(timing_text(fast)).splitlines()[1] == mask(timing_text(slow)).splitlines()[1]
 
 
-def test_p95_column_only_with_twenty_runs() -> None:
-    assert "p95" not in timing_text(three()).splitlines()[0]
+def test_percentile_columns_only_once_the_runs_support_them() -> None:
+    assert "p9" not in timing_text(three()).splitlines()[0]
     many = joke([0.5 + i / 100 for i in range(20)])
     text = timing_text(TimingResult(chains(many, poem())))
     header = text.splitlines()[0].split()
-    assert header[header.index("max") + 1] == "p95"
-    assert mask(text).splitlines()[2].startswith("poem_chain     7 T T ± T T T        — T")
+    assert header[header.index("max") + 1 : header.index("max") + 3] == ["p90", "p95"]
+    assert "p99" not in header  # 100 runs
+    assert mask(text).splitlines()[2].startswith("poem_chain     7 T T ± T T T        —        — T")
 
 
 def test_failures_get_a_column_and_a_note_only_when_there_are_some() -> None:
