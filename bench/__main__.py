@@ -32,10 +32,12 @@ def main(argv: list[str]) -> int:
 def _line(row: Row) -> str:
     ratio = f"{row.ratio:.1f}x" if row.ratio else "—"
     ok = {True: "yes", False: "NO", None: ""}[row.ok]
-    target = f"≤ {fmt(row.target)}" if row.target else "—"
-    return (
-        f"{row.label:<52} {fmt(row.ours):>11} {fmt(row.reference):>11} {ratio:>8} {target:>9}  {ok}"
-    )
+    show = (lambda v: "—" if v is None else f"{v:.4g}") if row.unit == "n" else fmt
+    if row.minimum is not None:
+        target = f"≥ {show(row.minimum)}"
+    else:
+        target = f"≤ {show(row.target)}" if row.target else "—"
+    return f"{row.label:<52} {show(row.ours):>11} {show(row.reference):>11} {ratio:>8} {target:>9}  {ok}"
 
 
 if __name__ == "__main__":

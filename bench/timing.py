@@ -17,7 +17,8 @@ class Row:
     ours: float
     reference: float | None = None
     target: float | None = None
-    unit: str = "auto"
+    unit: str = "auto"  # "auto": seconds; "n": a plain number
+    minimum: float | None = None  # a floor instead of a ceiling (a count that should reach it)
 
     @property
     def ratio(self) -> float | None:
@@ -25,6 +26,8 @@ class Row:
 
     @property
     def ok(self) -> bool | None:
+        if self.minimum is not None:
+            return self.ours >= self.minimum
         return None if self.target is None else self.ours <= self.target
 
 

@@ -8,6 +8,7 @@ can tell "the chain is wrong" from "something else broke"::
     ├── ChainNameError        also a NameError; .name and .candidates (did-you-mean)
     ├── ChainRunError         a step failed at run time; .path, .partial, original as __cause__
     ├── IndexFileError        a saved vector store that cannot be loaded; also a ValueError; .path
+    ├── ChainTimingError      every run of a %chaintime failed; .result is the TimingResult
     └── ModelError            a model call failed (status, one-line cause)
         └── MissingCredentialsError   names the environment variable to set
 
@@ -27,6 +28,7 @@ __all__ = [
     "ChainNameError",
     "ChainRunError",
     "ChainSyntaxError",
+    "ChainTimingError",
     "IndexFileError",
     "MissingCredentialsError",
     "ModelError",
@@ -168,6 +170,24 @@ class IndexFileError(ChainError, ValueError):
 
     def _render_traceback_(self) -> list[str]:
         """What IPython shows: the file and the problem in one line (the cell still fails)."""
+        return [f"{type(self).__name__}: {self}"]
+
+
+class ChainTimingError(ChainError):
+    """Every measured run of every chain in a ``%chaintime`` failed: there is nothing to compare.
+
+    ``result`` is the :class:`~chainmagic.run.timing_result.TimingResult` anyway (its records say
+    how each run failed), so the failed measurement stays reachable as ``err.result``.
+    """
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(redact(message))
+        self.result = result
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), (str(self),), {}, {"result": self.result}))
+
+    def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
 
 

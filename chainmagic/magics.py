@@ -130,12 +130,17 @@ class ChainMagics(Magics):
     @magic_arguments()
     @argument("chains", nargs="*", help="names of chains in the notebook")
     @argument("-i", "--input", nargs="+", default=None, metavar="VALUE", help="the chains' input")
-    @argument("-n", "--runs", type=int, default=7, help="measured runs per chain (default 7)")
+    @argument("-n", "--runs", default="7", metavar="N|auto", help="runs per chain (7; auto)")
     @argument("-w", "--warmup", type=int, default=1, help="unmeasured runs first (default 1)")
-    @argument("--max-time", type=float, default=None, metavar="S", help="stop after S seconds")
+    @argument("--max-time", default=None, metavar="S", help="stop after S seconds (auto: 60)")
+    @argument("--rel-ci", default=None, metavar="PCT", help="-n auto's target interval (5 %%)")
     @argument("--baseline", default=None, metavar="NAME", help="compare to this chain")
     @argument("--stat", choices=("median", "mean", "min"), default="median", help="what ranks")
     @argument("--seed", type=int, default=0, help="seed of the run order shuffle")
+    @argument("--columns", default=None, metavar="A,B", help="table columns (median,p90,ttft…)")
+    @argument("--concurrency", default=None, metavar="1,4,16", help="closed-loop load levels")
+    @argument("--slo", default=None, metavar="ttft=0.5,total=2", help="goodput bounds (s)")
+    @argument("--models", default=None, metavar="A,B", help="time cell chains on each model")
     @argument("-o", dest="return_result", action="store_true", help="return the TimingResult")
     @argument("-v", dest="store", default=None, metavar="VAR", help="store the result in VAR")
     @argument("-q", dest="quiet", action="store_true", help="no display")
@@ -149,19 +154,28 @@ class ChainMagics(Magics):
         Cell form: ``%%chaintime [options]`` with one chain name, or ``label: pipeline``, per line.
 
         Runs are interleaved in a shuffled (seeded) order each round, so drift hits every chain
-        alike; failed runs are counted apart. Ratios compare each chain to the fastest (or
-        ``--baseline``) with a bootstrap interval and a Mann-Whitney test; a parallel map also
+        alike and rounds pair up: ratios compare each chain to the fastest (or ``--baseline``) round
+        by round, with an interval, and say "not significant" when it holds 1. Every run records
+        its time, time to first token, inter-token latency, tokens/s and error; a parallel map also
         shows how much faster it is than its branches run one after another.
+
+        ``-n auto`` runs rounds until every median is known within ``--rel-ci`` (5 %) or
+        ``--max-time`` (60 s) is spent. ``--concurrency 1,4,16`` then keeps that many runs of each
+        chain in flight and reports throughput per level; ``--slo ttft=0.5,total=2`` adds goodput;
+        ``--models a,b`` times each chain of the cell once per model. All of it is kept in the
+        result (``.to_json()``, and in the saved notebook).
 
         Examples::
 
             %chaintime -i topic=bear joke_chain poem_chain map_chain
-            %chaintime -n 20 --baseline joke_chain -i topic=bear joke_chain map_chain
+            %chaintime -n auto --rel-ci 2 -i topic=bear joke_chain map_chain
+            %chaintime --concurrency 1,4,16 --slo ttft=0.5,total=2 -i topic=bear joke_chain
 
-            %%chaintime -i topic=bear -n 5
-            joke_chain
+            %%chaintime -i topic=bear -n 5 --models fake:echo,openai:gpt-4o-mini
             short: "one word about {topic}" | model
         """
+        from chainmagic import timing_options as opt
+
         argv = self._argv(line)
         if wants_help(argv):
             print(_usage(self.chaintime))
@@ -169,6 +183,18 @@ class ChainMagics(Magics):
         args = self._parse(self.chaintime, argv)
         check_chaintime_options(args)
         ns = self.shell.user_ns if self.shell is not None else {}
+        try:
+            runs = opt.read_runs(args.runs)
+            max_time = opt.read_max_time(args.max_time)
+            rel_ci = opt.read_rel_ci(args.rel_ci or "5")
+            if args.rel_ci is not None and runs is not None:
+                raise opt.OptionError(f"--rel-ci {args.rel_ci}: goes with -n auto")
+            columns = opt.read_columns(args.columns)
+            levels = opt.read_concurrency(args.concurrency)
+            slo = opt.read_slo(args.slo)
+            models = opt.read_models(args.models)
+        except opt.OptionError as exc:
+            raise UsageError(str(exc)) from None
         if args.model is not None and not _has_pipelines(cell):
             raise UsageError(
                 "--model applies to the pipelines of a %%chaintime cell; chains named here keep "
@@ -176,42 +202,91 @@ class ChainMagics(Magics):
             )
         args.input, moved = chains_after_input(args.input, ns)
         default = args.model or self.default_model
-        chains = chains_to_time(
-            [*args.chains, *moved], cell, ns, lambda text: self._compile(text, ns, default)
-        )
+        names = [*args.chains, *moved]
+        chains, model_of = self._chains_to_time(names, cell, ns, default, models)
         if args.baseline is not None and args.baseline not in chains:
             raise UsageError(f"--baseline {args.baseline}: not one of {', '.join(chains)}")
         if args.input is None:
             raise UsageError("%chaintime needs an input: -i topic=bear")
         value = self._input(args.input, ns)
         from chainmagic.display import LiveTiming
+        from chainmagic.errors import ChainTimingError
         from chainmagic.run.timing import time_chains
         from chainmagic.run.timing_result import TimingResult
 
         live = None
         if not args.quiet:
-            live = LiveTiming(mode=self.widgets, total=args.runs * len(chains))
-        timings, orders, early = time_chains(
+            live = LiveTiming(mode=self.widgets, total=(runs or 0) * len(chains))
+        session = time_chains(
             chains,
             value,
-            runs=args.runs,
+            runs=runs,
             warmup=args.warmup,
-            max_time=args.max_time,
+            max_time=max_time,
+            rel_ci=rel_ci,
             seed=args.seed,
             on_progress=live.on_progress if live is not None else None,
+            models=model_of,
         )
+        load = []
+        if levels:
+            from chainmagic.run.load import run_load
+
+            load = run_load(chains, value, levels, runs=runs or 7, max_time=max_time, slo=slo)
         result = TimingResult(
-            timings,
+            session.timings,
             input=value,
             stat=args.stat,
             baseline=args.baseline,
-            orders=orders,
-            stopped_early=early,
-            runs_requested=args.runs,
+            orders=session.orders,
+            runs_requested=runs or 0,
             warmup=args.warmup,
             precision=max(1, args.precision),
+            stopped_by=session.stopped_by,
+            rel_ci=rel_ci if runs is None else None,
+            slo=slo,
+            load=load,
+            columns=columns,
         )
-        return self._deliver(live, result, args, ns)
+        returned = self._deliver(live, result, args, ns)
+        if not any(t.all_runs for t in result.chains.values()):
+            first = next((t.last_error for t in result.chains.values() if t.last_error), None)
+            why = f": {first}" if first is not None else ""
+            raise ChainTimingError(f"every run failed{why}", result)
+        return returned
+
+    def _chains_to_time(
+        self,
+        names: list[str],
+        cell: str | None,
+        ns: dict[str, Any],
+        default: str,
+        models: list[str],
+    ) -> tuple[dict[str, Runnable], dict[str, str]]:
+        """The chains by label and, with ``--models``, each label's model (cell chains × models)."""
+        if not models:
+            found = chains_to_time(names, cell, ns, lambda text: self._compile(text, ns, default))
+            return found, {}
+        named = [
+            *names,
+            *(t.strip() for t in (cell or "").splitlines() if t.strip().isidentifier()),
+        ]
+        if named:
+            raise UsageError(
+                f"--models rebinds `model` in chains written in the cell (label: pipeline); "
+                f"{named[0]} comes from the notebook"
+            )
+        chains: dict[str, Runnable] = {}
+        model_of: dict[str, str] = {}
+        for spec in models:
+
+            def compile_for(text: str, spec: str = spec) -> dsl.CompiledCell:
+                return self._compile(text, ns, spec)
+
+            for label, chain in chains_to_time([], cell, ns, compile_for).items():
+                chains[f"{label} @ {spec}"] = chain
+                model_of[f"{label} @ {spec}"] = spec
+        return chains, model_of
 
     # -- steps of a %%chain ---------------------------------------------------------------------
 

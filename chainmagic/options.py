@@ -45,9 +45,8 @@ def check_chaintime_options(args: Any) -> None:
     """The options of ``%chaintime``, checked together; raises :class:`UsageError`."""
     if args.store is not None:
         check_variable("-v", args.store)
-    _at_least("-n", args.runs, 1)
-    _at_least("-w", args.warmup, 0)
-    _seconds("--max-time", args.max_time)
+    if args.warmup < 0:  # -n and --max-time: see chainmagic.timing_options
+        raise UsageError(f"-w {args.warmup}: give a number of warm-up runs, 0 or more")
     if not 1 <= args.precision <= MAX_PRECISION:
         raise UsageError(
             f"-p {args.precision}: significant digits go from 1 to {MAX_PRECISION} (default 3)"

@@ -8,7 +8,9 @@ update before nbval compares, so the comparison sees what a person sees.
 
 A ``%chaintime`` table is compared by its ``text/plain`` only (sanitized by nbval_sanitize.cfg). Its
 HTML marks the fastest row, sorts and scales its bars by the measured times, and carries p-values in
-tooltips: all of it follows the measurement's noise, and its text holds the same table.
+tooltips: all of it follows the measurement's noise, and its text holds the same table. Its raw runs
+(``application/vnd.chainmagic.timing+json``) are measurements through and through, and whether its
+warnings (high spread, cold start) appear follows the noise too: their lines are left out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ except ImportError:  # pragma: no cover - only used under `pytest --nbval`
     IPyNbCell = None
 
 TIMING_HTML = 'class="chainmagic-timing"'
+TIMING_MIME = "application/vnd.chainmagic.timing+json"
 DISPLAY_ID = "nbval-display-id"  # kept in an output's metadata, which nbval never compares
 UPDATES = "nbval-updates"
 
@@ -62,8 +65,12 @@ def _without_timing_html(outputs: list[Any]) -> list[Any]:
     for out in outputs:
         data = out.get("data") or {}
         html = data.get("text/html")
-        if isinstance(html, str) and TIMING_HTML in html:
-            without = {k: v for k, v in data.items() if k != "text/html"}
+        if (isinstance(html, str) and TIMING_HTML in html) or TIMING_MIME in data:
+            without = {k: v for k, v in data.items() if k not in ("text/html", TIMING_MIME)}
+            text = without.get("text/plain")
+            if isinstance(text, str):
+                lines = text.split("\n")
+                without["text/plain"] = "\n".join(x for x in lines if not x.startswith("warning: "))
             kept.append(from_dict({**out, "data": without}))
         else:
             kept.append(out)

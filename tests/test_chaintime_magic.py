@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from IPython.core.error import UsageError
 
-from chainmagic.run.timing_result import TimingResult
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
@@ -65,10 +65,11 @@ def test_the_language_reference_example(ip: Any) -> None:
 
 def test_golden_table_of_one_chain(ip: Any, mask: Any) -> None:
     ran = ip.ok("%chaintime -i topic=bear joke_chain -n 3")
-    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html"}]
-    assert squeeze(ran.outputs[0]["text/plain"], mask) == (
-        "chain runs median mean ± std min max ttft vs fastest\n"
-        "joke_chain 3 T T ± T T T T 1.00×\n"
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", TIMING_MIME}]
+    text = re.sub(r"\b\d+(\.\d+)?k?/s\b", "RATE", ran.outputs[0]["text/plain"])
+    assert squeeze(text, mask) == (
+        "chain runs median mean ± std min max ttft itl tokens vs fastest\n"
+        "joke_chain 3 T T ± T T T T T RATE 1.00×\n"
         "\n"
         "joke_chain: T ± T per run (mean ± std. dev. of 3 runs)\n"
         "\n"
@@ -182,7 +183,7 @@ def test_baseline_is_the_reference(ip: Any) -> None:
 def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
     ip.ok('%config ChainMagics.widgets = "on"')
     ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0")
-    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", WIDGET}]
+    assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", WIDGET, TIMING_MIME}]
     assert ran.outputs[0]["text/plain"].startswith("chain ")
 
 
@@ -196,7 +197,64 @@ def test_widgets_on_adds_the_widget_view_beside_text_and_html(ip: Any) -> None:
             "%chaintime -i topic=bear joke_chain --baseline map_chain",
             "--baseline map_chain: not one of joke_chain",
         ),
-        ("%chaintime -i topic=bear joke_chain -n 0", "-n 0: must be at least 1"),
+        (
+            "%chaintime -i topic=bear joke_chain -n 0",
+            "-n 0: give a number of runs (1 to 100000) or auto",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain -n x",
+            "-n x: give a number of runs (1 to 100000) or auto",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain -w -1",
+            "-w -1: give a number of warm-up runs, 0 or more",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --max-time 0",
+            "--max-time 0: give seconds, a number above 0",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --max-time nan",
+            "--max-time nan: give seconds, a number above 0",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain -n auto --rel-ci 0",
+            "--rel-ci 0: give a percentage above 0 and below 100, e.g. 5",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain -n 5 --rel-ci 2",
+            "--rel-ci 2: goes with -n auto",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --columns median,bogus",
+            "--columns: unknown bogus; choose from runs, failed, median, mean, min, max, p50, p90, "
+            "p95, p99, ttft, itl, tpot, tokens_per_s, error_rate, goodput, ratio",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --concurrency 1,0",
+            "--concurrency 0: each level is a whole number from 1 to 1024",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --concurrency 1,,4",
+            "--concurrency '1,,4': give a comma-separated list, e.g. 1,4,16",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --slo speed=1",
+            "--slo speed=1: give metric=seconds with a metric from ttft, total, itl, tpot",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --slo ttft=-1",
+            "--slo ttft=-1: give seconds, a number above 0",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --models fake:echo",
+            "--models rebinds `model` in chains written in the cell (label: pipeline); "
+            "joke_chain comes from the notebook",
+        ),
+        (
+            "%chaintime -i topic=bear joke_chain --models a,a",
+            "--models a,a: a model is named twice",
+        ),
         ("%chaintime -i topic=bear joke_chain --bogus", "unrecognized arguments: --bogus"),
         (
             "%chaintime -i nothere joke_chain",
@@ -246,7 +304,7 @@ def test_kernel_shows_one_output_with_widget_html_and_final_text(
     outputs = kernel_timing["live"]
     assert [o["output_type"] for o in outputs] == ["display_data"]
     data = outputs[0]["data"]
-    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert set(data) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
     text = data["text/plain"]
     assert "measuring" not in text
     assert text.splitlines()[0].split()[:2] == ["chain", "runs"]
@@ -262,3 +320,84 @@ def test_kernel_o_and_v(kernel_timing: dict[str, Any]) -> None:
     assert result["data"]["text/plain"].startswith("chain ")
     (count,) = kernel_timing["v"]
     assert count["data"]["text/plain"] == "2"
+
+
+def test_n_auto_stops_once_every_median_is_known_within_rel_ci(ip: Any) -> None:
+    ip.ok("steady, q = FakeChatModel(latency=0.01), 'hi'")
+    result = ip.ok("%chaintime -i q steady -n auto --rel-ci 20 -w 0 -q -o").value
+    assert result.stopped_by == "rel-ci"
+    assert result.rel_ci == 0.2
+    assert result.runs_requested == 0
+    assert len(result.orders) >= 6  # the fewest runs with a 95 % interval for the median
+    assert "every median known within 20%" in result.stopping
+
+
+def test_n_auto_gives_up_at_max_time_and_says_so(ip: Any) -> None:
+    ip.ok("shaky, q = FakeChatModel(latency=0.02, jitter=0.9, seed=1), 'hi'")
+    start = time.perf_counter()
+    result = ip.ok("%chaintime -i q shaky -n auto --rel-ci 0.01 --max-time 0.5 -w 0 -q -o").value
+    assert time.perf_counter() - start < 3
+    assert result.stopped_by == "max-time" and result.stopped_early
+    assert "--max-time ended the measurement" in result.stopping
+
+
+def test_max_time_bounds_the_warmup_too(ip: Any) -> None:
+    ip.ok("calls.clear()")
+    start = time.perf_counter()
+    ip.ok("tick = RunnableLambda(lambda x: __import__('time').sleep(0.01) or x)")
+    result = ip.ok("%chaintime -i x=1 tick -w 1000000000 --max-time 0.5 -q -o").value
+    assert time.perf_counter() - start < 5
+    assert len(result.orders) == 1  # one measured round always follows
+    assert 10 < len(result["tick"].warmup_runs) < 1000
+
+
+def test_a_chaintime_where_every_run_failed_fails_the_cell_and_keeps_the_result(ip: Any) -> None:
+    from chainmagic.errors import ChainTimingError
+
+    ip.ok("broken, q = FakeChatModel(fail_rate=1.0), 'hi'")
+    ran = ip("%chaintime -i q broken -n 3 -w 0 -v kept")
+    assert isinstance(ran.error, ChainTimingError)
+    assert str(ran.error).startswith("every run failed: ")
+    assert ran.error.result is ip.ns["kept"]
+    assert ip.ns["kept"]["broken"].failures == 3
+    assert [r.error_kind for r in ip.ns["kept"]["broken"].records] == ["FakeModelError"] * 3
+    assert (ran.stdout + ran.stderr).count("\n") == 1  # one short line, no traceback
+
+
+def test_concurrency_keeps_that_many_runs_in_flight(ip: Any) -> None:
+    ip.ok("paced, q = FakeChatModel(latency=0.05), 'hi'")
+    result = ip.ok("%chaintime -i q paced -n 2 -w 0 --concurrency 1,4 --slo total=10 -q -o").value
+    levels = [(lv.label, lv.concurrency) for lv in result.load]
+    assert levels == [("paced", 1), ("paced", 4)]
+    one, four = result.load
+    assert (one.requests, four.requests) == (2, 8)
+    assert (one.peak_in_flight, four.peak_in_flight) == (1, 4)
+    assert 3 < four.mean_in_flight <= 4
+    assert four.requests_per_s > 2 * one.requests_per_s  # the fake model serves in parallel
+    assert four.goodput == 1.0
+    assert result.rows[0].goodput == 1.0
+
+
+def test_models_time_each_cell_chain_once_per_model(ip: Any) -> None:
+    ran = ip.ok(
+        "%%chaintime -i topic=bear -n 2 -w 0 -q -o --models fake:echo,fake:other\n"
+        'short: "one word about {topic}" | model'
+    )
+    result = ran.value
+    assert list(result.chains) == ["short @ fake:echo", "short @ fake:other"]
+    assert [r.model for r in result.rows] == ["fake:echo", "fake:other"]
+    assert result["short @ fake:echo"].outputs == {"one word about bear": 2}
+    assert [r.distinct_outputs for r in result.rows] == [1, 1]
+    assert "short @ fake:other: 1 distinct output over 2 runs; most often: one word about bear" in (
+        repr(result)
+    )
+
+
+def test_n_auto_stops_when_no_run_succeeds(ip: Any) -> None:
+    from chainmagic.errors import ChainTimingError
+
+    ip.ok("broken, q = FakeChatModel(fail_rate=1.0), 'hi'")
+    ran = ip("%chaintime -i q broken -n auto -w 0 -v kept")
+    assert isinstance(ran.error, ChainTimingError)
+    assert ip.ns["kept"].stopped_by == "failures"
+    assert ip.ns["kept"].stopping == "-n auto: no run succeeded in 6 rounds"

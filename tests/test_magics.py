@@ -590,7 +590,7 @@ def test_no_api_key_appears_in_any_output(ip: Any, monkeypatch: pytest.MonkeyPat
             '%chain "say {x}" | llm | str -i x=hi -v obj_ok',
             '%chain "say {x}" | llm | str --dry-run',
             '%chain "say {x}" | llm | str --to-python',
-            "%chaintime -i x=hi -n 1 -w 0 llm",
+            "%chaintime -i '\"hi\"' -n 1 -w 0 llm",  # a run that succeeds (all failing fails)
             "env_ok",
             "obj_ok",
             "llm",

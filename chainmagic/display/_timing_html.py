@@ -27,9 +27,11 @@ from chainmagic.display._style import (
     WARN,
     branch_colour,
 )
+from chainmagic.display._timing_plots import timing_plots
 from chainmagic.display._timing_text import (
     LABEL_WIDTH,
     format_time,
+    notes,
     precision_of,
     ratio_cell,
     speedup_head,
@@ -72,6 +74,12 @@ def timing_html(result: Any) -> str:
             parts.append(
                 f'<div style="color:{WARN};font-size:12px">{html.escape(stopped_note(result))}</div>'
             )
+        parts.append(timing_plots(result))
+        parts += [
+            f'<div style="color:{WARN if n.startswith("warning") else MUTED};font-size:12px">'
+            f"{html.escape(n)}</div>"
+            for n in notes(result)
+        ]
         return f'<div class="chainmagic-timing" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
         text = f"<TimingResult: not displayable ({error_text(exc)})>"

@@ -32,7 +32,9 @@ from chainmagic.display._common import (
 
 __all__ = [
     "LABEL_WIDTH",
+    "format_rate",
     "format_time",
+    "notes",
     "precision_of",
     "progress_text",
     "ratio_cell",
@@ -166,6 +168,47 @@ def stopped_note(result: Any) -> str:
     return f"stopped early after {plural(len(result.orders), 'round')} (--max-time)"
 
 
+def format_rate(per_second: float | None) -> str:
+    """Output tokens per second, compact: ``812/s``, ``81.2k/s`` (``—`` when unknown)."""
+    if per_second is None:
+        return "—"
+    if per_second >= 1000:
+        return f"{per_second / 1000:.3g}k/s"
+    return f"{per_second:.3g}/s"
+
+
+def notes(result: Any) -> list[str]:
+    """What ended a ``-n auto`` measurement, the load levels, and the warnings kept in the result."""
+    out = []
+    if getattr(result, "stopped_by", "runs") in ("rel-ci", "failures"):
+        out.append(result.stopping)
+    precision = precision_of(result)
+    for level in getattr(result, "load", []):
+        rate = f", {level.tokens_per_s:.0f} tokens/s" if level.tokens_per_s else ""
+        good = "" if level.goodput is None else f", goodput {level.goodput:.0%}"
+        out.append(
+            f"{level.label} at concurrency {level.concurrency}: "
+            f"in flight {level.mean_in_flight:.1f} (peak {level.peak_in_flight}), "
+            f"{level.requests_per_s:.1f} requests/s{rate}, "
+            f"p50 {format_time(level.p50, precision).strip()}{good}"
+            + (" (--max-time)" if level.stopped_early else "")
+        )
+    for label, timing in result.chains.items():
+        if getattr(timing, "model", None) is None or not timing.outputs:
+            continue  # outputs side by side only when --models compares models
+        common = max(timing.outputs, key=lambda text: timing.outputs[text])
+        out.append(
+            f"{label}: {plural(len(timing.outputs), 'distinct output')} over "
+            f"{plural(timing.runs, 'run')}; most often: {one_line(common, 60)}"
+        )
+    asked = [c for c in getattr(result, "columns", None) or [] if c in ("p90", "p95", "p99")]
+    note = getattr(result, "percentile_note", None)
+    if asked and note and any(c in note for c in asked):
+        out.append(note)  # asked-for percentiles the run count cannot support show as "—"
+    out += [f"warning: {w}" for w in getattr(result, "warnings", [])]
+    return out
+
+
 def progress_text(done: int, total: int, failures: int = 0) -> str:
     """``measuring 12/21 runs…`` while ``%chaintime`` works (``measuring…`` before it knows)."""
     text = f"measuring {done}/{total} runs…" if total else "measuring…"
@@ -211,6 +254,7 @@ def _timing_text(result: Any) -> str:
     lines += ["", result.summary()]
     if result.stopped_early:
         lines.append(stopped_note(result))
+    lines += notes(result)
     return "\n".join(lines)
 
 
@@ -238,9 +282,15 @@ def _table(result: Any, rows: list[Any], precision: int) -> list[str]:
         ("min", [t(r.min) for r in rows], tw),
         ("max", [t(r.max) for r in rows], tw),
     ]
-    if any(r.p95 is not None for r in rows):
-        columns.append(("p95", [t(r.p95) for r in rows], tw))
+    for q in ("p90", "p95", "p99"):  # each only once the runs support it
+        if any(getattr(r, q, None) is not None for r in rows):
+            columns.append((q, [t(getattr(r, q, None)) for r in rows], tw))
     columns.append(("ttft", [t(r.ttft) for r in rows], tw))
+    if any(getattr(r, "itl", None) is not None for r in rows):  # streamed runs only
+        columns.append(("itl", [t(getattr(r, "itl", None)) for r in rows], tw))
+    if any(getattr(r, "tokens_per_s", None) is not None for r in rows):
+        rates = [getattr(r, "tokens_per_s", None) for r in rows]
+        columns.append(("tokens", [format_rate(v) for v in rates], 8))
     widths = [max(len(head), fixed or max(len(c) for c in cells)) for head, cells, fixed in columns]
 
     def line(cells: list[str]) -> str:

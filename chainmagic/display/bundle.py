@@ -1,9 +1,10 @@
 """The one place that builds what IPython displays: mime bundles, live displays, dry-run graphs.
 
 Rendering contract: every bundle carries a ``text/plain`` and a ``text/html``, plus the widget view
-when widgets are on. A live run is displayed once, with a display id, when it starts; when it ends
-the same output is updated in place with the *final* text and HTML, so a saved notebook (and
-nbval, nbconvert, GitHub) holds the finished result beside the widget view, never "running…".
+when widgets are on; a timing result also carries its raw runs as JSON (``TIMING_MIME``). A live
+run is displayed once, with a display id, when it starts; when it ends the same output is updated
+in place with the *final* text and HTML, so a saved notebook (and nbval, nbconvert, GitHub) holds
+the finished result beside the widget view, never "running…".
 
 Widgets mode: ``"on"``, ``"off"``, or ``"auto"`` (on when a kernel runs the code, since only a
 kernel has a comm channel for a frontend to render them, and ipywidgets is installed).
@@ -11,6 +12,7 @@ kernel has a comm channel for a frontend to render them, and ipywidgets is insta
 
 from __future__ import annotations
 
+import contextlib
 import html
 import importlib.util
 import threading
@@ -25,7 +27,7 @@ from chainmagic.display.html import batch_html, graph_html, result_html
 from chainmagic.display.text import batch_text, graph_text, result_text
 from chainmagic.run.execute import BatchResult
 from chainmagic.run.result import ChainResult
-from chainmagic.run.timing_result import TimingResult
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult
 from chainmagic.secrets import redact
 
 __all__ = [
@@ -98,6 +100,9 @@ def _graph_type() -> type:
 def bundle(obj: Any, widget: Any | None = None, *, limit: int | None = None) -> dict[str, Any]:
     """``{"text/plain", "text/html"}`` for ``obj``, plus the widget view of ``widget`` if given."""
     data: dict[str, Any] = {"text/plain": plain_text(obj, limit), "text/html": html_of(obj, limit)}
+    if isinstance(obj, TimingResult):  # the raw runs, so a saved notebook keeps the data
+        with contextlib.suppress(Exception):
+            data[TIMING_MIME] = obj.to_json_dict()
     model_id = _model_id(widget)
     if model_id is not None:
         data[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": model_id}

@@ -3,6 +3,12 @@
 LLM latencies are skewed and noisy and runs are few (each costs money), so the summaries lean on
 medians, a seeded bootstrap for the uncertainty of a ratio, and the Mann-Whitney U test (exact for
 small samples) for "is this difference real". Pure Python: no numpy import for seven numbers.
+
+Interleaved rounds pair the runs of two chains (both met the same moment of the server), so a
+comparison can use each round's own ratio: a slow round slows both sides and cancels out. The
+paired interval is the distribution-free interval of the median of per-round log ratios (the sign
+test inverted), whose coverage is at least the nominal level for any symmetric noise; it needs
+six pairs for 95 %. The same order-statistic interval bounds a median for ``-n auto``.
 """
 
 from __future__ import annotations
@@ -14,15 +20,21 @@ from functools import lru_cache
 
 __all__ = [
     "P95_MIN_RUNS",
+    "PERCENTILE_MIN_RUNS",
     "mann_whitney_u",
     "mean",
     "median",
+    "median_interval",
+    "paired_ratio",
     "percentile",
     "ratio_interval",
+    "sign_test",
     "stdev",
 ]
 
 P95_MIN_RUNS = 20  # below this a 95th percentile is just the maximum with a new name
+# A q-th percentile means something once at least one run lies beyond it: n * (1 - q) >= 1.
+PERCENTILE_MIN_RUNS = {50: 1, 90: 10, 95: P95_MIN_RUNS, 99: 100}
 
 
 def mean(xs: Sequence[float]) -> float:
@@ -79,6 +91,64 @@ def ratio_interval(
         return (math.nan, math.nan)
     tail = (1 - confidence) / 2 * 100
     return percentile(ratios, tail), percentile(ratios, 100 - tail)
+
+
+def _binom_half_cdf(k: int, n: int) -> float:
+    """P(B <= k) for B ~ Binomial(n, 1/2), exactly (n is a run count: small)."""
+    if k < 0:
+        return 0.0
+    return sum(math.comb(n, i) for i in range(min(k, n) + 1)) / 2**n
+
+
+def median_interval(xs: Sequence[float], confidence: float = 0.95) -> tuple[float, float] | None:
+    """A distribution-free interval for the median: order statistics chosen by the binomial.
+
+    ``[x(k), x(n-k+1)]`` covers the true median unless at least ``n-k+1`` runs fall on one side
+    of it, which has probability ``2 P(B <= k-1)``; k is the largest that keeps this within
+    ``1 - confidence``. None when the runs are too few for that confidence (under 6 for 95 %).
+    """
+    n = len(xs)
+    alpha = 1 - confidence
+    k = 0
+    while k + 1 <= (n + 1) // 2 and 2 * _binom_half_cdf(k, n) <= alpha:
+        k += 1
+    if k == 0:
+        return None
+    s = sorted(xs)
+    return s[k - 1], s[n - k]
+
+
+def sign_test(diffs: Sequence[float]) -> float:
+    """Two-sided exact p-value of the sign test that the median of ``diffs`` is 0 (zeros dropped)."""
+    pos = sum(d > 0 for d in diffs)
+    neg = sum(d < 0 for d in diffs)
+    n = pos + neg
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * _binom_half_cdf(min(pos, neg), n))
+
+
+def paired_ratio(
+    slow: Sequence[float], fast: Sequence[float], *, confidence: float = 0.95
+) -> tuple[float, float, float, float] | None:
+    """``(ratio, low, high, p)`` from runs paired by round: the median per-round ratio.
+
+    ``slow[i]`` and ``fast[i]`` are the same round. The interval is that of the median of
+    ``log(slow[i] / fast[i])`` (see :func:`median_interval`), mapped back; ``p`` is the sign
+    test's. None when a time is not positive or the pairs are too few for ``confidence``.
+    """
+    if len(slow) != len(fast) or any(x <= 0 for x in slow) or any(x <= 0 for x in fast):
+        return None
+    logs = [math.log(a / b) for a, b in zip(slow, fast)]
+    interval = median_interval(logs, confidence)
+    if interval is None:
+        return None
+    return (
+        math.exp(median(logs)),
+        math.exp(interval[0]),
+        math.exp(interval[1]),
+        sign_test(logs),
+    )
 
 
 def mann_whitney_u(a: Sequence[float], b: Sequence[float]) -> float:

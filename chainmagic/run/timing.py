@@ -1,9 +1,17 @@
-"""Timing several chains on one input: interleaved rounds, robust statistics, parallel speed-ups.
+"""Timing several chains on one input: interleaved rounds, per-run records, stopping rules.
 
 Runs go round-robin in a freshly shuffled (seeded) order each round, so drift (a warming cache, a
-busy server) hits every chain alike. There is no autorange calibration that throws paid calls away:
-``warmup`` runs are made and dropped, then ``runs`` are measured. The whole session runs as one
-coroutine on the private loop, so the harness adds only two clock reads and a light listener per run.
+busy server) hits every chain alike, and the runs of one round can be compared pair by pair. There
+is no autorange calibration that throws paid calls away: ``warmup`` runs are made (and kept apart,
+for the cold-start warning), then rounds are measured until ``runs`` are done, or, with
+``runs=None`` (``-n auto``), until every chain's median is known within ``rel_ci``. ``max_time``
+bounds the whole session, warm-up included; at least one round is always measured.
+
+Every run leaves a :class:`RunRecord` (plain data): end-to-end time, time to first token, the mean
+gap between streamed chunks (ITL), time per output token (TPOT), output tokens, status and error
+kind, and for a map each branch's span and which branch decided the run's time (the critical
+path). The whole session runs as one coroutine on the private loop; a light listener per run
+(:class:`_Probe`) notes only timestamps and token counts.
 """
 
 from __future__ import annotations
@@ -17,16 +25,103 @@ from time import perf_counter
 from typing import Any
 
 from chainmagic.core.events import Event
-from chainmagic.errors import ChainRunError
-from chainmagic.run.execute import run_on_loop
-from chainmagic.run.recorder import branch_layout
+from chainmagic.core.messages import BaseMessage
+from chainmagic.core.models.base import BaseChatModel
+from chainmagic.core.wrappers import _Wrapper
+from chainmagic.errors import PATH_SEP, ChainRunError, redact
+from chainmagic.run import stats
+from chainmagic.run.recorder import branch_layout, finalize_output
 
-__all__ = ["ChainTiming", "time_chains"]
+__all__ = [
+    "AUTO_MAX_TIME",
+    "AUTO_MIN_ROUNDS",
+    "BranchRun",
+    "ChainTiming",
+    "RecordedError",
+    "RunRecord",
+    "Session",
+    "measure_once",
+    "rebuild_error",
+    "time_chains",
+]
+
+AUTO_MIN_ROUNDS = 6  # the fewest runs whose median has a 95 % order-statistic interval
+AUTO_MAX_TIME = 60.0  # -n auto's default time budget (seconds)
+OUTPUT_KEEP = 2000  # characters of each distinct output kept (output stability, side by side)
+
+
+@dataclass
+class BranchRun:
+    """One branch of a map in one run (seconds from the run's start)."""
+
+    start: float
+    end: float | None = None
+    ttft: float | None = None  # first chunk, from the run's start
+    output_tokens: int | None = None
+    status: str = "running"
+
+    @property
+    def total(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+
+@dataclass
+class RunRecord:
+    """Everything measured about one run of one chain (seconds).
+
+    ``round`` is the measured round (-1 for a warm-up run, or the closed-loop worker's sequence under
+    load). ``ttft`` is the first streamed chunk; ``itl`` the mean gap between chunks after it; ``tpot``
+    the time per output token after the first, as serving benchmarks define it.
+    """
+
+    round: int
+    total: float
+    status: str = "ok"  # "ok" or "error"
+    ttft: float | None = None
+    itl: float | None = None
+    tpot: float | None = None
+    output_tokens: int | None = None
+    chunks: int = 0
+    error_kind: str | None = None  # the failing step's exception type
+    error: str | None = None  # its message's first line, redacted
+    error_path: str | None = None  # where it failed (``map › poem › model``)
+    branches: dict[str, BranchRun] = field(default_factory=dict)
+    critical: str | None = None  # the branch that ended last: it decided the run's time
+    output: str | None = None  # the output's text (cut at OUTPUT_KEEP), for output stability
+    start: float = 0.0  # seconds from the session's start
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if not self.output_tokens or self.total <= 0:
+            return None
+        return self.output_tokens / self.total
+
+
+class RecordedError(Exception):
+    """A failed run's error rebuilt from its record (a result read back from JSON): the message,
+    under a type named like the original (``error_kind``), for the views."""
+
+
+def rebuild_error(record: RunRecord) -> ChainRunError:
+    """The :class:`ChainRunError` a view shows for a failed ``record`` read back from data."""
+    kind = record.error_kind or ""
+    kind = kind if kind.isidentifier() else "Error"
+    cause = type(kind, (RecordedError,), {})(record.error or "")
+    path = record.error_path.split(PATH_SEP) if record.error_path else None
+    return ChainRunError(cause, path)
 
 
 @dataclass
 class ChainTiming:
-    """Every measured run of one chain (seconds), like IPython's ``TimeitResult`` for one statement."""
+    """Every measured run of one chain, like IPython's ``TimeitResult`` for one statement.
+
+    ``all_runs``/``ttfts``/``branches`` are the successful runs' times (what the statistics use);
+    ``records`` has every run, failed ones included, in the order they were made.
+    """
 
     label: str
     all_runs: list[float] = field(default_factory=list)
@@ -34,6 +129,21 @@ class ChainTiming:
     branches: dict[str, list[float]] = field(default_factory=dict)
     failures: int = 0
     last_error: BaseException | None = None
+    records: list[RunRecord] = field(default_factory=list)
+    warmup_runs: list[float] = field(default_factory=list)
+    model: str | None = None  # the model spec the chain's bare ``model`` meant (``--models``)
+
+    def add(self, record: RunRecord) -> None:
+        """Keep one measured run: its record always, its times when it succeeded."""
+        self.records.append(record)
+        if not record.ok:
+            self.failures += 1
+            return
+        self.all_runs.append(record.total)
+        self.ttfts.append(record.total if record.ttft is None else record.ttft)
+        for key, branch in record.branches.items():
+            if branch.total is not None and key in self.branches:
+                self.branches[key].append(branch.total)
 
     @property
     def runs(self) -> int:
@@ -49,133 +159,330 @@ class ChainTiming:
 
     @property
     def average(self) -> float:
-        from chainmagic.run.stats import mean
-
-        return mean(self.all_runs) if self.all_runs else float("nan")
+        return stats.mean(self.all_runs) if self.all_runs else float("nan")
 
     @property
     def stdev(self) -> float:
-        from chainmagic.run.stats import stdev
-
-        return stdev(self.all_runs)
+        return stats.stdev(self.all_runs)
 
     @property
     def median(self) -> float:
-        from chainmagic.run.stats import median
-
-        return median(self.all_runs) if self.all_runs else float("nan")
+        return stats.median(self.all_runs) if self.all_runs else float("nan")
 
     @property
     def is_map(self) -> bool:
         return bool(self.branches)
 
+    @property
+    def outputs(self) -> dict[str, int]:
+        """Each distinct output text and how many successful runs gave it (output stability)."""
+        counts: dict[str, int] = {}
+        for record in self.records:
+            if record.ok and record.output is not None:
+                counts[record.output] = counts.get(record.output, 0) + 1
+        return counts
+
+
+class Session(tuple[Any, ...]):
+    """What :func:`time_chains` measured: unpacks as ``(timings, orders, stopped_early)``.
+
+    ``stopped_by`` says what ended it: ``"runs"`` (as many as asked), ``"rel-ci"`` (``-n auto``
+    settled), ``"failures"`` (``-n auto`` with no successful run to estimate from) or
+    ``"max-time"`` (the budget ran out; ``stopped_early``).
+    """
+
+    timings: dict[str, ChainTiming]
+    orders: list[list[str]]
+    stopped_by: str
+
+    def __new__(
+        cls, timings: dict[str, ChainTiming], orders: list[list[str]], stopped_by: str
+    ) -> Session:
+        self = super().__new__(cls, (timings, orders, stopped_by == "max-time"))
+        self.timings, self.orders, self.stopped_by = timings, orders, stopped_by
+        return self
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stopped_by == "max-time"
+
 
 class _Probe:
-    """A listener that notes only what timing needs: the first output chunk and branch spans."""
+    """A listener that notes only what timing needs: chunk times, tokens and branch spans."""
 
-    __slots__ = ("depth", "first", "keys", "open", "prefix", "root", "spans")
+    __slots__ = (
+        "branches",
+        "chunks",
+        "depth",
+        "first",
+        "keys",
+        "last",
+        "output",
+        "prefix",
+        "root",
+        "t0",
+        "tokens",
+    )
 
-    def __init__(self, keys: list[str], prefix: tuple[str, ...]) -> None:
+    def __init__(self, keys: list[str], prefix: tuple[str, ...], t0: float) -> None:
         self.keys = set(keys)
         self.prefix = prefix
+        self.t0 = t0
         self.root: tuple[str, ...] | None = None
         self.depth = 0
         self.first: float | None = None
-        self.open: dict[str, float] = {}
-        self.spans: dict[str, float] = {}
+        self.last: float | None = None
+        self.chunks = 0
+        self.tokens: int | None = None
+        self.output: Any = None
+        self.branches: dict[str, BranchRun] = {}
 
     def __call__(self, event: Event) -> None:
         path = event.path
+        kind = event.kind
         if self.root is None:
             self.root = path
             self.depth = len(path) + len(self.prefix) + 1
         if path == self.root:
-            if event.kind == "chunk" and self.first is None:
-                self.first = event.t
+            if kind == "chunk" and _has_content(event.data):
+                if self.first is None:
+                    self.first = event.t
+                self.last = event.t
+                self.chunks += 1
+            elif kind == "end":
+                self.output = event.data
+                tokens = _output_tokens(event)  # the chain is a model itself
+                if tokens is not None:
+                    self.tokens = (self.tokens or 0) + tokens
             return
-        if len(path) == self.depth and path[-1] in self.keys:
-            if event.kind == "start":
-                self.open[path[-1]] = event.t
-            elif event.kind == "end" and path[-1] in self.open:
-                self.spans[path[-1]] = event.t - self.open[path[-1]]
+        if kind == "end":
+            tokens = _output_tokens(event)
+            if tokens is not None:
+                self.tokens = (self.tokens or 0) + tokens
+                self._branch_tokens(path, tokens)
+        if len(path) != self.depth or path[-1] not in self.keys:
+            return
+        key = path[-1]
+        t = event.t - self.t0
+        if kind == "start":
+            self.branches[key] = BranchRun(start=t)
+            return
+        branch = self.branches.get(key)
+        if branch is None:
+            return
+        if kind == "chunk":
+            if branch.ttft is None:
+                branch.ttft = t
+        else:
+            branch.end = t
+            branch.status = "ok" if kind == "end" else "error"
+
+    def _branch_tokens(self, path: tuple[str, ...], tokens: int) -> None:
+        if len(path) < self.depth:
+            return
+        branch = self.branches.get(path[self.depth - 1])
+        if branch is not None and path[: self.depth - 1] == (self.root or ()) + self.prefix:
+            branch.output_tokens = (branch.output_tokens or 0) + tokens
 
 
-async def _once(
-    chain: Any, input: Any, label: str, keys: list[str], prefix: tuple[str, ...]
-) -> tuple[float, float, dict[str, float]]:
-    probe = _Probe(keys, prefix)
-    config = {"listener": probe, "run_name": label}
+def _has_content(data: Any) -> bool:
+    """Whether a streamed chunk carries output (a model's closing chunk of only a finish reason or
+    usage is no token: counting it would stretch the inter-token latency)."""
+    if isinstance(data, str):
+        return bool(data)
+    if isinstance(data, BaseMessage):
+        return bool(data.content) or bool(getattr(data, "tool_call_chunks", None))
+    if isinstance(data, dict):
+        return any(_has_content(v) for v in data.values())
+    return data is not None
+
+
+def _output_tokens(event: Event) -> int | None:
+    """Output tokens a chat model reported at its end (None for any other step)."""
+    usage = getattr(event.data, "usage_metadata", None)
+    if not usage or event.step is None:
+        return None
+    step = event.step
+    while isinstance(step, _Wrapper):
+        step = step.bound
+    if not isinstance(step, BaseChatModel):
+        return None
+    tokens = usage.get("output_tokens")
+    return tokens if isinstance(tokens, int) else None
+
+
+def _text(value: Any) -> str | None:
+    """A run's output as text, cut at OUTPUT_KEEP (for counting distinct outputs)."""
+    if value is None:
+        return None
+    value = finalize_output(value)
+    text = getattr(value, "text", None)
+    if not isinstance(text, str):
+        if isinstance(value, dict):
+            text = repr({k: getattr(v, "text", v) for k, v in value.items()})
+        else:
+            text = value if isinstance(value, str) else repr(value)
+    return redact(text[:OUTPUT_KEEP])
+
+
+async def measure_once(
+    chain: Any,
+    input: Any,
+    label: str,
+    layout: tuple[tuple[str, ...], list[str]],
+    *,
+    round: int,
+    session_start: float = 0.0,
+) -> tuple[RunRecord, ChainRunError | None]:
+    """One run of ``chain``, streamed and consumed: its :class:`RunRecord`, and its error if it failed
+    (the record keeps only the error's kind and one redacted line: records are plain data).
+
+    Only a :class:`~chainmagic.errors.ChainRunError` is a failed run; anything else (a cancel, an
+    interrupt) propagates.
+    """
+    prefix, keys = layout
     start = perf_counter()
-    async for _ in chain.astream(input, config):
-        pass
+    probe = _Probe(keys, prefix, start)
+    config = {"listener": probe, "run_name": label}
+    error: ChainRunError | None = None
+    try:
+        async for _ in chain.astream(input, config):
+            pass
+    except ChainRunError as err:
+        error = err
     end = perf_counter()
-    first = probe.first if probe.first is not None else end
-    return end - start, first - start, probe.spans
+    record = RunRecord(round=round, total=end - start, start=start - session_start)
+    record.chunks = probe.chunks
+    record.output_tokens = probe.tokens
+    record.branches = probe.branches
+    if probe.first is not None:
+        record.ttft = probe.first - start
+        if probe.chunks > 1 and probe.last is not None:
+            record.itl = (probe.last - probe.first) / (probe.chunks - 1)
+    if record.ttft is not None and probe.tokens and probe.tokens > 1:
+        record.tpot = (record.total - record.ttft) / (probe.tokens - 1)
+    ended = {k: b.end for k, b in probe.branches.items() if b.end is not None}
+    if len(ended) > 1:
+        record.critical = max(ended, key=lambda k: ended[k])
+    if error is not None:
+        record.status = "error"
+        cause = error.cause
+        record.error_kind = type(cause).__name__
+        message = str(cause).strip()
+        record.error = redact(message.splitlines()[0]) if message else None
+        record.error_path = error.where or None
+    else:
+        record.output = _text(probe.output)
+    return record, error
 
 
 def time_chains(
     chains: Mapping[str, Any],
     input: Any,
     *,
-    runs: int = 7,
+    runs: int | None = 7,
     warmup: int = 1,
     max_time: float | None = None,
+    rel_ci: float = 0.05,
     seed: int = 0,
     on_progress: Callable[[dict[str, ChainTiming], int, int], None] | None = None,
-) -> tuple[dict[str, ChainTiming], list[list[str]], bool]:
-    """Measure each chain ``runs`` times on ``input``; returns (timings, round orders, stopped early).
+    models: Mapping[str, str] | None = None,
+) -> Session:
+    """Measure each chain on ``input`` in interleaved rounds; see the module docstring.
 
+    ``runs=None`` is ``-n auto``: rounds go on until every chain's median 95 % interval lies within
+    ``rel_ci`` (a fraction) of it, or ``max_time`` (default :data:`AUTO_MAX_TIME`) is spent.
     Chain output printed during timing is captured, not shown. ``on_progress(timings, done, total)``
-    is called after every measured run (from the loop thread).
+    is called after every measured run (from the loop thread; ``total`` is 0 under ``-n auto``).
     """
+    from chainmagic.run.execute import run_on_loop
+
     labels = list(chains)
     layouts = {label: branch_layout(chains[label]) for label in labels}
     timings = {
-        label: ChainTiming(label, branches={k: [] for k in layouts[label][1]}) for label in labels
+        label: ChainTiming(
+            label,
+            branches={k: [] for k in layouts[label][1]},
+            model=(models or {}).get(label),
+        )
+        for label in labels
     }
+    if runs is None and max_time is None:
+        max_time = AUTO_MAX_TIME
     orders: list[list[str]] = []
     rng = random.Random(seed)
-    total = runs * len(labels)
-    state = {"done": 0, "early": False}
+    total = 0 if runs is None else runs * len(labels)
+    state: dict[str, Any] = {"done": 0, "stopped_by": "runs"}
 
     async def session() -> None:
         start = perf_counter()
-        for _ in range(warmup):
+
+        def out_of_time() -> bool:
+            return max_time is not None and perf_counter() - start > max_time
+
+        warming = warmup
+        while warming > 0 and not out_of_time():
+            warming -= 1
             for label in labels:
-                try:
-                    await _once(chains[label], input, label, *_keys(layouts[label]))
-                except ChainRunError:
-                    pass
-        for _ in range(runs):
-            if max_time is not None and perf_counter() - start > max_time and orders:
-                state["early"] = True
+                if out_of_time():
+                    break
+                record, _ = await measure_once(
+                    chains[label], input, label, layouts[label], round=-1, session_start=start
+                )
+                timings[label].warmup_runs.append(record.total)
+        while runs is None or len(orders) < runs:
+            if orders and out_of_time():
+                state["stopped_by"] = "max-time"
+                return
+            if runs is None and _settled(timings, rel_ci, len(orders)):
+                failed = not any(t.all_runs for t in timings.values())
+                state["stopped_by"] = "failures" if failed else "rel-ci"
                 return
             order = labels[:]
             rng.shuffle(order)
             orders.append(order)
             for label in order:
+                record, error = await measure_once(
+                    chains[label],
+                    input,
+                    label,
+                    layouts[label],
+                    round=len(orders) - 1,
+                    session_start=start,
+                )
                 timing = timings[label]
-                try:
-                    seconds, ttft, spans = await _once(
-                        chains[label], input, label, *_keys(layouts[label])
-                    )
-                except ChainRunError as err:
-                    timing.failures += 1
-                    timing.last_error = err
-                else:
-                    timing.all_runs.append(seconds)
-                    timing.ttfts.append(ttft)
-                    for key, span in spans.items():
-                        timing.branches[key].append(span)
+                if error is not None:
+                    timing.last_error = error
+                timing.add(record)
                 state["done"] += 1
                 if on_progress is not None:
                     on_progress(timings, state["done"], total)
 
     with contextlib.redirect_stdout(io.StringIO()):
         run_on_loop(session())
-    return timings, orders, bool(state["early"])
+    return Session(timings, orders, state["stopped_by"])
 
 
-def _keys(layout: tuple[tuple[str, ...], list[str]]) -> tuple[list[str], tuple[str, ...]]:
-    prefix, keys = layout
-    return keys, prefix
+def _settled(timings: Mapping[str, ChainTiming], rel_ci: float, rounds: int) -> bool:
+    """``-n auto``'s rule: every chain's median is known within ``rel_ci`` (chains that never
+    succeed in AUTO_MIN_ROUNDS rounds have nothing to estimate and do not hold the others back)."""
+    if rounds < AUTO_MIN_ROUNDS:
+        return False
+    for timing in timings.values():
+        if not timing.all_runs:
+            continue
+        if rel_ci_of(timing.all_runs) > rel_ci:
+            return False
+    return True
+
+
+def rel_ci_of(times: list[float]) -> float:
+    """How far the median's 95 % interval reaches from the median, as a fraction of it (inf when
+    the runs are too few to have one)."""
+    interval = stats.median_interval(times)
+    if interval is None:
+        return float("inf")
+    m = stats.median(times)
+    if m <= 0:
+        return 0.0 if interval == (m, m) else float("inf")
+    return max(m - interval[0], interval[1] - m) / m

@@ -1,22 +1,46 @@
 """TimingResult: what ``%chaintime`` measured, with the statistics and comparisons derived from it.
 
-Plain data with ``to_dict``/``to_markdown``/``to_dataframe``; the table, bars and summary line are
-drawn by :mod:`chainmagic.display`. Comparisons use one statistic (median by default: robust to the
-occasional slow LLM call); ratios carry a bootstrap interval and a Mann-Whitney significance test.
+Plain data: the raw runs (:class:`~chainmagic.run.timing.RunRecord`) are the truth and every row,
+warning and ratio is derived from them, so a result saved as JSON (``to_json``, also the
+``application/vnd.chainmagic.timing+json`` entry of its display bundle) re-draws without re-running.
+Exports: ``to_csv`` (one line per run), ``to_markdown``, ``to_dataframe`` and ``to_hyperfine``.
+The table, bars and summary line are drawn by :mod:`chainmagic.display`.
+
+Comparisons use one statistic (median by default: robust to the occasional slow LLM call). Chains
+timed in the same interleaved rounds are compared round by round (the paired interval of
+:func:`~chainmagic.run.stats.paired_ratio`); otherwise a bootstrap interval and a Mann-Whitney test.
+A difference is "significant" when its interval leaves out 1.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chainmagic.run import stats
-from chainmagic.run.timing import ChainTiming
+from chainmagic.run.timing import BranchRun, ChainTiming, RunRecord, rebuild_error
 
-__all__ = ["TimingResult", "TimingRow"]
+__all__ = ["TIMING_MIME", "TimingResult", "TimingRow"]
 
 ALPHA = 0.05
+TIMING_MIME = "application/vnd.chainmagic.timing+json"
+COLD_START = 2.0  # a first run this many times the median is a cold start
+CACHE_SPEEDUP = 10.0  # identical outputs this much faster than the first run: a cache answers
+HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and pyperf warn)
+NOISE_FLOOR = 1e-3  # below a millisecond, scheduling noise is all there is: no warnings of shape
+SLO_METRICS = ("ttft", "total", "itl", "tpot")
+JSON_VERSION = 1
+# The table's default columns: what fits 800 px (more with --columns).
+DEFAULT_COLUMNS = ("runs", "median", "mean", "min", "max", "ttft", "itl", "tokens_per_s", "ratio")
+CSV_COLUMNS = (
+    "chain", "model", "concurrency", "round", "status", "total", "ttft", "itl", "tpot",
+    "output_tokens", "tokens_per_s", "error_kind", "critical",
+)  # fmt: skip
 
 
 @dataclass
@@ -32,7 +56,7 @@ class TimingRow:
     min: float
     max: float
     p95: float | None
-    ttft: float | None
+    ttft: float | None  # median time to first token
     ratio: float | None  # stat / reference's stat (1.0 for the reference)
     ratio_low: float | None
     ratio_high: float | None
@@ -41,6 +65,18 @@ class TimingRow:
     reference: bool = False
     branches: dict[str, float] = field(default_factory=dict)  # branch key → median seconds
     speedup: float | None = None  # sum of branch medians / own median (maps only)
+    p50: float | None = None
+    p90: float | None = None  # percentiles only when the runs support them (PERCENTILE_MIN_RUNS)
+    p99: float | None = None
+    itl: float | None = None  # median inter-token latency
+    tpot: float | None = None  # median time per output token
+    tokens_per_s: float | None = None  # median output tokens per second
+    error_rate: float = 0.0  # failed runs / all measured runs
+    paired: bool = False  # the ratio came from runs paired by round
+    goodput: float | None = None  # share of runs meeting every --slo bound
+    critical: dict[str, int] = field(default_factory=dict)  # branch → runs it decided
+    model: str | None = None
+    distinct_outputs: int | None = None  # how many different outputs its runs gave (stability)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -56,9 +92,19 @@ class TimingResult:
     baseline: str | None = None
     orders: list[list[str]] = field(default_factory=list)
     stopped_early: bool = False
-    runs_requested: int = 0
+    runs_requested: int = 0  # 0 under -n auto
     warmup: int = 0
     precision: int = 3
+    stopped_by: str = "runs"  # "runs", "rel-ci" (-n auto settled), "failures" or "max-time"
+    rel_ci: float | None = None  # -n auto's target, as a fraction
+    slo: dict[str, float] = field(default_factory=dict)  # metric → bound in seconds
+    load: list[Any] = field(default_factory=list)  # LoadLevel per chain and --concurrency level
+    columns: list[str] | None = None  # the table's columns (--columns); None: the default
+
+    def __post_init__(self) -> None:
+        if self.stopped_early and self.stopped_by == "runs":
+            self.stopped_by = "max-time"
+        self.stopped_early = self.stopped_by == "max-time"
 
     def __getitem__(self, label: str) -> ChainTiming:
         return self.chains[label]
@@ -110,14 +156,31 @@ class TimingResult:
         is_ref = ref is not None and ref.label == label
         ratio = low = high = p = None
         significant = None
+        paired = False
         if runs and ref is not None and ref.all_runs:
             ratio = self.value(t) / self.value(ref) if self.value(ref) else None
             if is_ref:
                 ratio, low, high = 1.0, 1.0, 1.0
             else:
-                low, high = stats.ratio_interval(runs, ref.all_runs, stat=self.stat)
-                p = stats.mann_whitney_u(runs, ref.all_runs)
-                significant = p < ALPHA
+                pairs = _pairs(t, ref) if self.stat == "median" else None
+                found = stats.paired_ratio(*pairs) if pairs else None
+                if found is not None:
+                    ratio, low, high, p = found
+                    paired = True
+                else:
+                    low, high = stats.ratio_interval(runs, ref.all_runs, stat=self.stat)
+                    p = stats.mann_whitney_u(runs, ref.all_runs)
+                significant = not (low <= 1.0 <= high) if paired else p < ALPHA
+        ok = [r for r in t.records if r.ok]
+        measured = len(t.records) or (len(runs) + t.failures)
+        pct = {
+            q: stats.percentile(runs, q) if runs and len(runs) >= need else None
+            for q, need in stats.PERCENTILE_MIN_RUNS.items()
+        }
+        critical: dict[str, int] = {}
+        for r in ok:
+            if r.critical is not None:
+                critical[r.critical] = critical.get(r.critical, 0) + 1
         branches = {k: stats.median(v) for k, v in t.branches.items() if v}
         speedup = None
         if branches and runs and len(branches) > 1:
@@ -141,7 +204,87 @@ class TimingResult:
             reference=is_ref,
             branches=branches,
             speedup=speedup,
+            p50=pct[50],
+            p90=pct[90],
+            p99=pct[99],
+            itl=_median_of(r.itl for r in ok),
+            tpot=_median_of(r.tpot for r in ok),
+            tokens_per_s=_median_of(r.tokens_per_s for r in ok),
+            error_rate=t.failures / measured if measured else 0.0,
+            paired=paired,
+            goodput=self.goodput(t) if self.slo else None,
+            critical=critical,
+            model=t.model,
+            distinct_outputs=len(t.outputs) if t.outputs else None,
         )
+
+    def goodput(self, timing: ChainTiming) -> float | None:
+        """The share of a chain's measured runs (failed ones count) that met every ``slo`` bound."""
+        return slo_share(timing.records, self.slo)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What a careful reader should know before trusting the table (derived from the runs)."""
+        from chainmagic.display.text import format_seconds
+
+        out = []
+        for label, t in self.chains.items():
+            runs = t.all_runs
+            if t.failures:
+                total = t.failures + len(runs)
+                out.append(f"{label}: {t.failures} of {total} runs failed and are left out")
+            if len(runs) < 3:
+                continue
+            m = stats.median(runs)
+            first = t.warmup_runs[0] if t.warmup_runs else runs[0]
+            if max(m, first) < NOISE_FLOOR:
+                continue
+            outputs = t.outputs
+            cached = len(outputs) == 1 and sum(outputs.values()) >= 3
+            if cached and m > 0 and first >= CACHE_SPEEDUP * m:
+                out.append(
+                    f"{label}: every run gave the same output, {first / m:.0f}× faster than the "
+                    "first: a cache may be answering"
+                )
+            elif m >= NOISE_FLOOR and first >= COLD_START * m:
+                where = "warm-up run" if t.warmup_runs else "run (use -w 1 to drop it)"
+                out.append(
+                    f"{label}: the first {where} took {format_seconds(first)}, "
+                    f"{first / m:.1f}× the median (cold start)"
+                )
+            mean = stats.mean(runs)
+            if mean >= NOISE_FLOOR and t.stdev > HIGH_SPREAD * mean:
+                out.append(
+                    f"{label}: high spread (std is {t.stdev / mean:.0%} of the mean): "
+                    "more runs (-n) or a quieter machine"
+                )
+        return out
+
+    @property
+    def stopping(self) -> str:
+        """What ended the measurement, in words."""
+        rounds = len(self.orders)
+        if self.stopped_by == "rel-ci":
+            return (
+                f"-n auto: every median known within {self.rel_ci or 0:.0%} "
+                f"(95 % interval) after {rounds} rounds"
+            )
+        if self.stopped_by == "failures":
+            return f"-n auto: no run succeeded in {rounds} rounds"
+        if self.stopped_by == "max-time":
+            want = f" of {self.runs_requested}" if self.runs_requested else ""
+            return f"--max-time ended the measurement after {rounds}{want} rounds"
+        return f"{rounds} rounds, as asked"
+
+    @property
+    def percentile_note(self) -> str | None:
+        """Which percentiles the run count does not support, said once (None when all are)."""
+        n = max((len(t.all_runs) for t in self.chains.values()), default=0)
+        missing = [q for q, need in stats.PERCENTILE_MIN_RUNS.items() if n < need]
+        if not missing:
+            return None
+        needs = ", ".join(f"p{q} needs {stats.PERCENTILE_MIN_RUNS[q]}" for q in missing)
+        return f"percentiles: {needs} runs"
 
     def summary(self) -> str:
         """hyperfine's closing lines: which chain was fastest, and by how much the others lag."""
@@ -174,22 +317,129 @@ class TimingResult:
             "stat": self.stat,
             "reference": self.reference,
             "stopped_early": self.stopped_early,
+            "stopped_by": self.stopped_by,
             "rows": [r.to_dict() for r in self.rows],
             "all_runs": self.all_runs,
+            "warnings": self.warnings,
         }
 
+    # -- kept and exported --------------------------------------------------------------------
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Everything measured, as JSON-ready data: what ``from_json`` rebuilds the result from.
+
+        The raw runs are stored, never the derived rows: a re-drawn result derives them again.
+        Errors are kept as their kind and one redacted line (records never hold an exception).
+        """
+        return {
+            "format": "chainmagic.timing",
+            "version": JSON_VERSION,
+            "stat": self.stat,
+            "baseline": self.baseline,
+            "precision": self.precision,
+            "runs_requested": self.runs_requested,
+            "warmup": self.warmup,
+            "stopped_by": self.stopped_by,
+            "rel_ci": self.rel_ci,
+            "slo": dict(self.slo),
+            "columns": self.columns,
+            "input": _plain(self.input),
+            "orders": [list(o) for o in self.orders],
+            "chains": [_timing_dict(t) for t in self.chains.values()],
+            "load": [_level_dict(level) for level in self.load],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The result as JSON text; ``TimingResult.from_json(text)`` gives it back exactly."""
+        return json.dumps(self.to_json_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str | dict[str, Any]) -> TimingResult:
+        """A result from ``to_json()`` text (or its dict, as a saved notebook's output holds it).
+
+        Raises ``ValueError`` naming what is wrong when the data is not a timing result.
+        """
+        try:
+            raw = json.loads(data) if isinstance(data, str) else data
+            if not isinstance(raw, dict) or raw.get("format") != "chainmagic.timing":
+                raise ValueError("not a chainmagic timing result")
+            if raw.get("version") != JSON_VERSION:
+                raise ValueError(f"timing format version {raw.get('version')!r} is not supported")
+            chains = {c["label"]: _timing_from(c) for c in raw["chains"]}
+            return cls(
+                chains,
+                input=raw["input"],
+                stat=raw["stat"],
+                baseline=raw["baseline"],
+                orders=[list(o) for o in raw["orders"]],
+                runs_requested=raw["runs_requested"],
+                warmup=raw["warmup"],
+                precision=raw["precision"],
+                stopped_by=raw["stopped_by"],
+                rel_ci=raw["rel_ci"],
+                slo=dict(raw["slo"]),
+                load=[_level_from(level) for level in raw["load"]],
+                columns=raw["columns"],
+            )
+        except ValueError:
+            raise
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"not a complete chainmagic timing result ({exc!r})") from None
+
+    def to_csv(self) -> str:
+        """One line per run (interleaved rounds, then load levels): the raw data, for any tool."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+
+        def emit(label: str, model: str | None, concurrency: int | None, r: Any) -> None:
+            writer.writerow([
+                label, model or "", "" if concurrency is None else concurrency, r.round,
+                r.status, r.total, _blank(r.ttft), _blank(r.itl), _blank(r.tpot),
+                _blank(r.output_tokens), _blank(r.tokens_per_s), r.error_kind or "",
+                r.critical or "",
+            ])  # fmt: skip
+
+        for label, t in self.chains.items():
+            for r in t.records:
+                emit(label, t.model, None, r)
+        for level in self.load:
+            model = self.chains[level.label].model if level.label in self.chains else None
+            for r in level.records:
+                emit(level.label, model, level.concurrency, r)
+        return out.getvalue()
+
+    def to_hyperfine(self, indent: int | None = 2) -> str:
+        """JSON in hyperfine's export shape (``results[]`` of ``command``, ``mean``, ``stddev``,
+        ``median``, ``min``, ``max``, ``times``, ``exit_codes``), so its plotting scripts work."""
+        results = []
+        for label, t in self.chains.items():
+            runs = t.all_runs
+            results.append({
+                "command": label,
+                "mean": t.average if runs else None,
+                "stddev": t.stdev if len(runs) > 1 else None,
+                "median": t.median if runs else None,
+                "min": t.best if runs else None,
+                "max": t.worst if runs else None,
+                "times": list(runs),
+                "exit_codes": [0 if r.ok else 1 for r in t.records] or [0] * len(runs),
+            })  # fmt: skip
+        return json.dumps({"results": results}, indent=indent, ensure_ascii=False)
+
     def to_markdown(self) -> str:
+        """The table as Markdown, with the ``--columns`` chosen (or the default set)."""
         from chainmagic.display.text import format_seconds
 
-        head = "| chain | runs | median | mean ± std | min | max | ttft | ratio |"
-        lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        columns = self.columns or list(DEFAULT_COLUMNS)
+        heads = {"mean": "mean ± std", "tokens_per_s": "tokens/s", "error_rate": "errors"}
+        lines = [
+            "| chain | " + " | ".join(heads.get(c, c) for c in columns) + " |",
+            "| --- |" + " ---: |" * len(columns),
+        ]
         for r in self.rows:
-            ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
-            lines.append(
-                f"| {r.label} | {r.runs} | {format_seconds(r.median)} | "
-                f"{format_seconds(r.mean)} ± {format_seconds(r.stdev)} | {format_seconds(r.min)} | "
-                f"{format_seconds(r.max)} | {format_seconds(r.ttft)} | {ratio} |"
-            )
+            cells = [_cell(r, c, format_seconds) for c in columns]
+            lines.append(f"| {r.label} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
     def to_dataframe(self) -> Any:
@@ -216,3 +466,146 @@ class TimingResult:
         from chainmagic.display.reprs import repr_bundle
 
         return repr_bundle(self)
+
+
+def _pairs(a: ChainTiming, b: ChainTiming) -> tuple[list[float], list[float]] | None:
+    """The two chains' successful run times, round by round, where both succeeded."""
+    times_b = {r.round: r.total for r in b.records if r.ok and r.round >= 0}
+    if not times_b:
+        return None
+    xs, ys = [], []
+    for r in a.records:
+        if r.ok and r.round in times_b:
+            xs.append(r.total)
+            ys.append(times_b[r.round])
+    return (xs, ys) if xs else None
+
+
+def _median_of(values: Any) -> float | None:
+    present = [v for v in values if v is not None]
+    return stats.median(present) if present else None
+
+
+def slo_share(records: list[Any], slo: dict[str, float]) -> float | None:
+    """The share of ``records`` that succeeded and met every bound (a missing metric misses)."""
+    if not records or not slo:
+        return None
+    met = 0
+    for r in records:
+        if not r.ok:
+            continue
+        if all(
+            (value := getattr(r, metric)) is not None and value <= bound
+            for metric, bound in slo.items()
+        ):
+            met += 1
+    return met / len(records)
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _cell(row: TimingRow, column: str, fmt: Callable[[float | None], str]) -> str:
+    """One Markdown cell of ``row``: times formatted, counts and rates as numbers."""
+    if column == "mean":
+        return f"{fmt(row.mean)} ± {fmt(row.stdev)}" if row.runs else "—"
+    if column == "ratio":
+        return "—" if row.ratio is None else f"{row.ratio:.2f}×"
+    if column == "failed":
+        return str(row.failures)
+    value = getattr(row, column)
+    if value is None:
+        return "—"
+    if column == "runs":
+        return str(value)
+    if column == "tokens_per_s":
+        return f"{value:.1f}"
+    if column in ("error_rate", "goodput"):
+        return f"{value:.0%}"
+    return fmt(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` if JSON keeps it exactly, else its repr (an input is data, not always JSON); masked
+    where it holds something like an API key (the JSON travels into the saved notebook)."""
+    from chainmagic.errors import redact
+
+    try:
+        text = json.dumps(value)
+        if json.loads(text) == value and redact(text) == text:
+            return value
+    except (TypeError, ValueError, RecursionError):
+        pass
+    return redact(repr(value))
+
+
+def _record_dict(r: RunRecord) -> dict[str, Any]:
+    return asdict(r)
+
+
+def _record_from(d: dict[str, Any], texts: list[str] | None = None) -> RunRecord:
+    fields = dict(d)
+    if texts is not None and isinstance(fields.get("output"), int):
+        fields["output"] = texts[fields["output"]]
+    fields["branches"] = {k: BranchRun(**b) for k, b in d.get("branches", {}).items()}
+    return RunRecord(**fields)
+
+
+def _records_dicts(records: list[RunRecord], texts: dict[str, int]) -> list[dict[str, Any]]:
+    """Records as dicts, each output replaced by its index in ``texts`` (filled here): a chain that
+    answers alike 500 times stores its answer once."""
+    out = []
+    for r in records:
+        d = _record_dict(r)
+        if r.output is not None:
+            d["output"] = texts.setdefault(r.output, len(texts))
+        out.append(d)
+    return out
+
+
+def _timing_dict(t: ChainTiming) -> dict[str, Any]:
+    texts: dict[str, int] = {}
+    return {
+        "label": t.label,
+        "model": t.model,
+        "failures": t.failures,
+        "all_runs": list(t.all_runs),
+        "ttfts": list(t.ttfts),
+        "branches": {k: list(v) for k, v in t.branches.items()},
+        "warmup_runs": list(t.warmup_runs),
+        "records": _records_dicts(t.records, texts),
+        "outputs": list(texts),
+    }
+
+
+def _timing_from(d: dict[str, Any]) -> ChainTiming:
+    timing = ChainTiming(
+        d["label"],
+        all_runs=list(d["all_runs"]),
+        ttfts=list(d["ttfts"]),
+        branches={k: list(v) for k, v in d["branches"].items()},
+        failures=d["failures"],
+        records=[_record_from(r, d["outputs"]) for r in d["records"]],
+        warmup_runs=list(d["warmup_runs"]),
+        model=d["model"],
+    )
+    failed = [r for r in timing.records if not r.ok]
+    if failed:
+        timing.last_error = rebuild_error(failed[-1])
+    return timing
+
+
+def _level_dict(level: Any) -> dict[str, Any]:
+    texts: dict[str, int] = {}
+    data = {k: v for k, v in level.__dict__.items() if k != "records"}
+    data["records"] = _records_dicts(level.records, texts)
+    data["outputs"] = list(texts)
+    return data
+
+
+def _level_from(d: dict[str, Any]) -> Any:
+    from chainmagic.run.load import LoadLevel
+
+    fields = {k: v for k, v in d.items() if k not in ("records", "outputs")}
+    return LoadLevel(**fields, records=[_record_from(r, d["outputs"]) for r in d["records"]])

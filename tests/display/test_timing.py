@@ -15,7 +15,7 @@ from chainmagic.display import LiveTiming, TimingView, bundle, timing_html, timi
 from chainmagic.display._timing_text import format_time, progress_text
 from chainmagic.display.timing import show_timing
 from chainmagic.run.timing import ChainTiming, time_chains
-from chainmagic.run.timing_result import TimingResult
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 bundle_module = importlib.import_module("chainmagic.display.bundle")
@@ -100,13 +100,14 @@ def test_column_widths_do_not_depend_on_the_times() -> None:
     assert mask(timing_text(fast)).splitlines()[1] == mask(timing_text(slow)).splitlines()[1]
 
 
-def test_p95_column_only_with_twenty_runs() -> None:
-    assert "p95" not in timing_text(three()).splitlines()[0]
+def test_percentile_columns_only_once_the_runs_support_them() -> None:
+    assert "p9" not in timing_text(three()).splitlines()[0]
     many = joke([0.5 + i / 100 for i in range(20)])
     text = timing_text(TimingResult(chains(many, poem())))
     header = text.splitlines()[0].split()
-    assert header[header.index("max") + 1] == "p95"
-    assert mask(text).splitlines()[2].startswith("poem_chain     7 T T ± T T T        — T")
+    assert header[header.index("max") + 1 : header.index("max") + 3] == ["p90", "p95"]
+    assert "p99" not in header  # 100 runs
+    assert mask(text).splitlines()[2].startswith("poem_chain     7 T T ± T T T        —        — T")
 
 
 def test_failures_get_a_column_and_a_note_only_when_there_are_some() -> None:
@@ -268,7 +269,8 @@ def test_live_timing_in_a_kernel_ends_with_the_final_bundle(
     result = TimingResult(timings, orders=orders, stopped_early=early)
     live.finish(result)
     (final,) = kernel.handles[0].updates
-    assert len(final) == keys
+    assert len(final) == keys + 1  # the final bundle also carries the raw runs
+    assert TimingResult.from_json(final[TIMING_MIME]).to_json() == result.to_json()
     assert final["text/plain"] == timing_text(result)
     assert final["text/html"] == timing_html(result)
     assert len(kernel.displayed) == 1
@@ -311,12 +313,16 @@ def test_a_failing_view_never_breaks_the_measurement(kernel: Any) -> None:
 
 def test_bundle_routes_a_timing_result(kernel: Any) -> None:
     result = three()
-    assert bundle(result) == {"text/plain": timing_text(result), "text/html": timing_html(result)}
+    assert bundle(result) == {
+        "text/plain": timing_text(result),
+        "text/html": timing_html(result),
+        TIMING_MIME: result.to_json_dict(),
+    }
     show_timing(result, mode="on")
     show_timing(result, mode="off")
     on, off = kernel.displayed
-    assert set(on) == {"text/plain", "text/html", WIDGET}
-    assert set(off) == {"text/plain", "text/html"}
+    assert set(on) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
+    assert set(off) == {"text/plain", "text/html", TIMING_MIME}
     assert on["text/plain"] == timing_text(result)
 
 
@@ -348,11 +354,46 @@ def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget(
     client.execute()
     (output,) = nb.cells[0].outputs
     data = output["data"]
-    assert set(data) == {"text/plain", "text/html", WIDGET}
+    assert set(data) == {"text/plain", "text/html", WIDGET, TIMING_MIME}
     assert data["text/plain"].startswith("chain  runs   median")
+    saved = TimingResult.from_json(
+        data[TIMING_MIME]
+    )  # the saved file keeps the runs, not a picture
+    assert [t.runs for t in saved.chains.values()] == [3, 3]
+    assert saved.to_json() == TimingResult.from_json(saved.to_json()).to_json()
     assert re.search(r"\nmap: R× (faster|slower) than its branches", mask(data["text/plain"]))
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     html_values = [m["state"].get("value", "") for m in state.values()]
     assert any(isinstance(v, str) and "chainmagic-timing" in v for v in html_values)
     bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
     assert [(b["value"], b["max"]) for b in bars] == [(6, 6)]
+
+
+def test_text_and_html_say_what_stopped_n_auto_the_load_levels_and_the_warnings() -> None:
+    from chainmagic.run.load import LoadLevel
+    from chainmagic.run.timing import RunRecord
+
+    timing = ChainTiming("joke")
+    for i, total in enumerate([0.1, 0.3, 0.1, 0.3, 0.1, 0.3]):
+        timing.add(RunRecord(round=i, total=total))
+    level = LoadLevel("joke", 4, peak_in_flight=4, mean_in_flight=3.9, requests_per_s=38.0)
+    level.p50, level.goodput, level.tokens_per_s = 0.105, 0.75, 380.0
+    result = TimingResult(
+        {"joke": timing}, orders=[["joke"]] * 6, stopped_by="rel-ci", rel_ci=0.05, load=[level]
+    )
+    text = timing_text(result)
+    assert "-n auto: every median known within 5% (95 % interval) after 6 rounds" in text
+    assert (
+        "joke at concurrency 4: in flight 3.9 (peak 4), 38.0 requests/s, 380 tokens/s, "
+        "p50 105 ms, goodput 75%"
+    ) in text
+    assert "warning: joke: high spread (std is 55% of the mean)" in text
+    page = timing_html(result)
+    assert "joke at concurrency 4: in flight 3.9 (peak 4)" in page
+    assert "warning: joke: high spread" in page
+
+
+def test_percentiles_asked_for_but_unsupported_are_explained() -> None:
+    result = TimingResult(chains(joke(), poem()), columns=["median", "p99"])
+    assert "percentiles: p90 needs 10, p95 needs 20, p99 needs 100 runs" in timing_text(result)
+    assert "percentiles:" not in timing_text(TimingResult(chains(joke(), poem())))

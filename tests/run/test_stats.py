@@ -145,3 +145,73 @@ def test_the_ratio_interval_narrows_with_less_confidence():
 def test_a_ratio_over_zero_latencies_has_no_interval():
     low, high = stats.ratio_interval([0.1, 0.2], [0.0, 0.0])
     assert math.isnan(low) and math.isnan(high)
+
+
+def test_the_median_interval_is_the_binomial_order_statistics():
+    xs = [float(x) for x in range(1, 21)]
+    # n = 20: P(B <= 5) = 0.0207, so [x(6), x(15)] covers with 95.9 %; [x(7), x(14)] would not.
+    assert stats.median_interval(xs) == (6.0, 15.0)
+    assert stats.median_interval(xs[:6]) == (1.0, 6.0)  # 6 runs: min and max cover 96.9 %
+    assert stats.median_interval(xs[:5]) is None  # 5 runs cannot give 95 %
+    assert stats.median_interval(xs[:5], confidence=0.9) == (1.0, 5.0)
+
+
+def test_the_sign_test_against_a_direct_count():
+    assert stats.sign_test([1.0] * 6) == pytest.approx(2 / 64)
+    assert stats.sign_test([1.0, -1.0] * 5) == 1.0
+    assert stats.sign_test([0.0, 0.0]) == 1.0
+    diffs = [1.0] * 8 + [-1.0] * 2
+    assert stats.sign_test(diffs) == pytest.approx(2 * (1 + 10 + 45) / 1024)
+
+
+def test_paired_ratio_cancels_what_both_sides_of_a_round_share():
+    rng = random.Random(7)
+    drift = [rng.uniform(0.5, 3.0) for _ in range(12)]  # a server that slows and speeds up
+    fast = [d * 0.1 * rng.uniform(0.99, 1.01) for d in drift]
+    slow = [d * 0.2 * rng.uniform(0.99, 1.01) for d in drift]
+
+    ratio, low, high, p = stats.paired_ratio(slow, fast)
+
+    assert low <= ratio <= high and low < 2.0 < high
+    assert high - low < 0.05  # the drift cancels; unpaired, it would swamp the ratio
+    unpaired = stats.ratio_interval(slow, fast)
+    assert unpaired[1] - unpaired[0] > 10 * (high - low)
+    assert p == pytest.approx(2 / 2**12)
+    assert stats.paired_ratio(slow[:5], fast[:5]) is None  # too few pairs for 95 %
+    assert stats.paired_ratio([0.0] * 8, fast[:8]) is None
+
+
+def coverage(interval_of, trials: int, n: int, seed: int) -> float:
+    """How often an interval covers the true ratio 1.5 on lognormal runs with round drift."""
+    rng = random.Random(seed)
+    true = 1.5
+    hits = 0
+    for _ in range(trials):
+        drift = [math.exp(rng.gauss(0, 0.3)) for _ in range(n)]
+        fast = [0.2 * d * math.exp(rng.gauss(0, 0.1)) for d in drift]
+        slow = [true * 0.2 * d * math.exp(rng.gauss(0, 0.1)) for d in drift]
+        low, high = interval_of(slow, fast)
+        hits += low <= true <= high
+    return hits / trials
+
+
+def test_the_paired_interval_covers_the_true_ratio_at_its_nominal_level():
+    # Fixed seed: the same 1,000 synthetic comparisons every time.
+    for n in (7, 20):
+        covered = coverage(lambda a, b: stats.paired_ratio(a, b)[1:3], 1000, n, seed=n)
+        assert covered >= 0.93
+
+
+def test_the_bootstrap_interval_covers_the_true_ratio_without_drift():
+    def no_drift(a, b):
+        return stats.ratio_interval(a, b, resamples=400)
+
+    rng = random.Random(3)
+    hits = 0
+    trials = 300
+    for _ in range(trials):
+        fast = [0.2 * math.exp(rng.gauss(0, 0.1)) for _ in range(20)]
+        slow = [0.3 * math.exp(rng.gauss(0, 0.1)) for _ in range(20)]
+        low, high = no_drift(slow, fast)
+        hits += low <= 1.5 <= high
+    assert hits / trials >= 0.93

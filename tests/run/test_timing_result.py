@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import math
 import random
 import sys
 
 import pytest
 
-from chainmagic.run.timing import ChainTiming
-from chainmagic.run.timing_result import TimingResult, TimingRow
+from chainmagic.run.timing import ChainTiming, RunRecord
+from chainmagic.run.timing_result import TIMING_MIME, TimingResult, TimingRow
 
 
 def spread(centre: float, n: int, seed: int, width: float = 0.02) -> list[float]:
@@ -196,3 +199,195 @@ def test_to_dataframe_with_pandas(three):
     frame = three.to_dataframe()
     assert list(frame.index) == ["slow", "fast", "twin"]
     assert frame.loc["slow", "runs"] == 9
+
+
+def recorded(label: str, totals: list[float], **extra) -> ChainTiming:
+    """A chain timed in rounds 0..n-1 (what time_chains leaves), one record per run."""
+    timing = ChainTiming(label)
+    for i, total in enumerate(totals):
+        timing.add(RunRecord(round=i, total=total, ttft=total / 2, **extra))
+    return timing
+
+
+def test_rows_carry_percentiles_only_when_the_runs_support_them():
+    few = TimingResult({"c": recorded("c", [0.1 * (i + 1) for i in range(9)])}).rows[0]
+    assert few.p50 == pytest.approx(0.5) and few.p90 is None and few.p99 is None
+    ten = TimingResult({"c": recorded("c", [0.1 * (i + 1) for i in range(10)])})
+    assert ten.rows[0].p90 == pytest.approx(0.91)
+    assert ten.percentile_note == "percentiles: p95 needs 20, p99 needs 100 runs"
+    hundred = TimingResult({"c": recorded("c", [float(i) for i in range(100)])})
+    assert hundred.rows[0].p99 == pytest.approx(98.01)
+    assert hundred.percentile_note is None
+
+
+def test_rows_carry_ttft_itl_tpot_tokens_per_s_and_error_rate():
+    timing = recorded("c", [1.0, 2.0, 3.0], itl=0.01, tpot=0.02, output_tokens=10)
+    timing.add(RunRecord(round=3, total=9.0, status="error", error_kind="TimeoutError"))
+    r = TimingResult({"c": timing}).rows[0]
+    assert (r.runs, r.failures, r.error_rate) == (3, 1, 0.25)
+    assert r.ttft == 1.0 and r.itl == 0.01 and r.tpot == 0.02
+    assert r.tokens_per_s == pytest.approx(5.0)  # median of 10/1, 10/2, 10/3
+
+
+def test_chains_timed_in_the_same_rounds_are_compared_round_by_round():
+    rng = random.Random(5)
+    drift = [rng.uniform(0.5, 2.0) for _ in range(10)]
+    result = TimingResult(
+        {
+            "fast": recorded("fast", [0.1 * d for d in drift]),
+            "slow": recorded("slow", [0.2 * d * rng.uniform(0.98, 1.02) for d in drift]),
+            "twin": recorded("twin", [0.1 * d * rng.uniform(0.98, 1.02) for d in drift]),
+        },
+        baseline="fast",
+    )
+    slow, twin = row(result, "slow"), row(result, "twin")
+    assert slow.paired and slow.ratio_low <= 2.0 <= slow.ratio_high
+    assert slow.ratio_high - slow.ratio_low < 0.1
+    assert slow.significant is True
+    assert twin.paired and twin.ratio_low <= 1.0 <= twin.ratio_high
+    assert twin.significant is False
+    assert any(line.endswith("twin (not significant)") for line in result.summary().splitlines())
+
+
+def test_warnings_cold_start_cache_spread_and_failures():
+    cold = recorded("cold", [0.1] * 5, output="same")
+    cold.warmup_runs = [0.5]
+    cache = recorded("cache", [0.001] * 5, output="same")
+    cache.warmup_runs = [0.5]
+    wild = recorded("wild", [0.1, 0.3, 0.1, 0.3, 0.1], output="varies")
+    wild.records[1].output = "other"
+    wild.add(RunRecord(round=5, total=1.0, status="error", error_kind="X"))
+    warnings = TimingResult({"cold": cold, "cache": cache, "wild": wild}).warnings
+    assert warnings[0] == "cold: the first warm-up run took 500 ms, 5.0× the median (cold start)"
+    assert warnings[1].startswith(
+        "cache: every run gave the same output, 500× faster than the first"
+    )
+    assert "wild: 1 of 6 runs failed and are left out" in warnings
+    assert any(w.startswith("wild: high spread (std is ") for w in warnings)
+    assert TimingResult({"calm": recorded("calm", [0.1] * 5)}).warnings == []
+
+
+def test_goodput_is_the_share_of_runs_meeting_every_bound():
+    timing = recorded("c", [0.5, 1.0, 3.0])  # ttft 0.25, 0.5, 1.5
+    timing.add(RunRecord(round=3, total=0.1, status="error"))
+    result = TimingResult({"c": timing}, slo={"ttft": 0.5, "total": 2.0})
+    assert result.rows[0].goodput == 0.5  # two of four met both; the failure did not
+    assert TimingResult({"c": timing}).rows[0].goodput is None
+
+
+def test_what_stopped_the_measurement_is_said():
+    base = {"c": recorded("c", [0.1] * 8)}
+    assert TimingResult(base, orders=[["c"]] * 8).stopping == "8 rounds, as asked"
+    auto = TimingResult(base, orders=[["c"]] * 8, stopped_by="rel-ci", rel_ci=0.05)
+    assert auto.stopping == "-n auto: every median known within 5% (95 % interval) after 8 rounds"
+    early = TimingResult(base, orders=[["c"]] * 8, stopped_early=True, runs_requested=50)
+    assert early.stopped_by == "max-time"
+    assert early.stopping == "--max-time ended the measurement after 8 of 50 rounds"
+
+
+@pytest.fixture
+def measured() -> TimingResult:
+    """A real measurement: a plain chain, a map, a failing chain, load levels and an SLO."""
+    from chainmagic.core import FakeChatModel, RunnableParallel
+    from chainmagic.run.load import run_load
+    from chainmagic.run.timing import time_chains
+
+    chains = {
+        "one": FakeChatModel(latency=0.01, token_delay=0.001),
+        "map": RunnableParallel(a=FakeChatModel(latency=0.01), b=FakeChatModel(latency=0.02)),
+        "bad": FakeChatModel(fail_rate=1.0),
+    }
+    session = time_chains(chains, "two words", runs=6, warmup=1)
+    load = run_load({"one": chains["one"]}, "two words", [1, 2], runs=2, slo={"total": 1.0})
+    return TimingResult(
+        session.timings,
+        input={"topic": "bear", "n": 1.5},
+        orders=session.orders,
+        runs_requested=6,
+        warmup=1,
+        stopped_by=session.stopped_by,
+        slo={"total": 1.0},
+        load=load,
+        columns=["median", "p50", "ttft", "error_rate", "goodput", "ratio"],
+    )
+
+
+def test_json_round_trips_exactly_and_redraws_without_rerunning(measured):
+    text = measured.to_json()
+    again = TimingResult.from_json(text)
+    assert again.to_json() == text
+    assert repr(again.rows) == repr(measured.rows)  # (nan != nan, so compared as text)
+    assert again.warnings == measured.warnings
+    assert again.summary() == measured.summary()
+    assert again.to_csv() == measured.to_csv()
+    assert [lv.mean_in_flight for lv in again.load] == [lv.mean_in_flight for lv in measured.load]
+    assert repr(again) == repr(measured)  # the text view re-drawn from the data alone
+    assert TimingResult.from_json(json.loads(text)).to_json() == text
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ("[1, 2]", "not a chainmagic timing result"),
+        ('{"format": "chainmagic.timing", "version": 99}', "version 99 is not supported"),
+        ('{"format": "chainmagic.timing", "version": 1}', "not a complete chainmagic timing"),
+    ],
+)
+def test_from_json_names_what_is_wrong(data, message):
+    with pytest.raises(ValueError, match=message):
+        TimingResult.from_json(data)
+
+
+def test_an_input_json_cannot_keep_is_stored_as_its_repr():
+    result = TimingResult({"c": recorded("c", [0.1])}, input={1, 2})
+    assert json.loads(result.to_json())["input"] == "{1, 2}"
+
+
+def test_csv_has_one_line_per_run_with_load_levels_after(measured):
+    rows = list(csv.DictReader(io.StringIO(measured.to_csv())))
+    plain = [r for r in rows if not r["concurrency"]]
+    assert len(plain) == 18  # 3 chains × 6 rounds
+    assert {r["status"] for r in plain if r["chain"] == "bad"} == {"error"}
+    assert {r["error_kind"] for r in plain if r["chain"] == "bad"} == {"FakeModelError"}
+    assert {r["critical"] for r in plain if r["chain"] == "map"} == {"b"}
+    loaded = [r for r in rows if r["concurrency"]]
+    assert [r["concurrency"] for r in loaded] == ["1", "1", "2", "2", "2", "2"]
+    one = next(r for r in plain if r["chain"] == "one")
+    assert float(one["total"]) == measured["one"].records[0].total
+
+
+def test_hyperfine_export_has_hyperfines_fields(measured):
+    results = json.loads(measured.to_hyperfine())["results"]
+    assert [r["command"] for r in results] == ["one", "map", "bad"]
+    one = results[0]
+    assert set(one) == {"command", "mean", "stddev", "median", "min", "max", "times", "exit_codes"}
+    assert one["times"] == measured["one"].all_runs
+    assert one["median"] == measured["one"].median and one["stddev"] == measured["one"].stdev
+    assert results[2]["times"] == [] and results[2]["exit_codes"] == [1] * 6
+    assert results[2]["mean"] is None
+
+
+def test_markdown_follows_the_chosen_columns(measured):
+    lines = measured.to_markdown().splitlines()
+    assert lines[0] == "| chain | median | p50 | ttft | errors | goodput | ratio |"
+    bad = next(line for line in lines if line.startswith("| bad |"))
+    assert "| 100% | 0% | — |" in bad
+
+
+def test_the_display_bundle_carries_the_raw_runs(measured):
+    from chainmagic.display.bundle import bundle
+
+    data = bundle(measured)
+    assert TimingResult.from_json(data[TIMING_MIME]).to_json() == measured.to_json()
+    json.dumps(data[TIMING_MIME], allow_nan=False)  # valid JSON for the notebook file
+
+
+def test_json_stores_each_distinct_output_once_and_never_a_key():
+    timing = ChainTiming("c")
+    for i in range(50):
+        timing.add(RunRecord(round=i, total=0.1, output="the same long answer " * 20))
+    result = TimingResult({"c": timing}, input={"q": "use sk-proj-abcdefghijklmnop"})
+    text = result.to_json()
+    assert text.count("the same long answer") == 20
+    assert "sk-proj-abcd" not in text
+    assert TimingResult.from_json(text)["c"].outputs == timing.outputs
