@@ -14,6 +14,7 @@ import {
   StringStream,
   syntaxHighlighting
 } from '@codemirror/language';
+import { Compartment, EditorState, Extension, Prec } from '@codemirror/state';
 import { Tag, tagHighlighter, tags } from '@lezer/highlight';
 
 import rules from './token_classes.json';
@@ -53,9 +54,13 @@ const ownTags = Object.fromEntries(
   Object.keys(rules.classes).map(name => [name, Tag.define()])
 ) as Record<ClassName, Tag>;
 
+// Token names are prefixed: StreamLanguage maps a few legacy names ("variable", "builtin") by itself,
+// before looking at our table, and would drop our own tag from them.
+const PREFIX = 'chain_';
+
 const tokenTable = Object.fromEntries(
   Object.entries(rules.classes).map(([name, info]) => [
-    name,
+    PREFIX + name,
     [ownTags[name as ClassName], standardTag(info.tag)]
   ])
 );
@@ -173,7 +178,10 @@ export const chainParser: StreamParser<State> = {
   name: rules.language,
   startState: () => ({ line: -1, depth: 0, quote: '', optionSeen: false, lastWasEscape: false }),
   copyState: state => ({ ...state }),
-  token,
+  token: (stream, state) => {
+    const cls = token(stream, state);
+    return cls === null ? null : PREFIX + cls;
+  },
   blankLine: state => startLine(state),
   languageData: { commentTokens: { line: '#' } },
   tokenTable
@@ -187,10 +195,44 @@ export const chainClasses = tagHighlighter(
   }))
 );
 
+const streamLanguage = StreamLanguage.define(chainParser);
+
 export function chainLanguage(): LanguageSupport {
-  return new LanguageSupport(StreamLanguage.define(chainParser), [syntaxHighlighting(chainClasses)]);
+  return new LanguageSupport(streamLanguage, [syntaxHighlighting(chainClasses)]);
+}
+
+const MAGIC_LINE = new RegExp(`^%%(?:${rules.magics.join('|')})(?![A-Za-z0-9_])`);
+
+/** Whether a cell is written in the chain language: its first line opens with a chain magic. */
+export function isChainCell(firstLine: string): boolean {
+  return MAGIC_LINE.test(firstLine);
+}
+
+/**
+ * For a code cell's editor: the chain language, outranking the cell's own (Python's), while the first
+ * line is a chain magic; nothing otherwise. Every change of the document is checked as it happens (a
+ * transaction extender adds the switch to the very transaction that changed the first line).
+ * `source` is the cell's text when the editor is made. Our classes are harmless on Python: its syntax
+ * tree has none of our tags.
+ */
+export function chainCellExtension(source: string): Extension {
+  const slot = new Compartment();
+  const on = Prec.highest(streamLanguage);
+  const content = (chain: boolean): Extension => (chain ? on : []);
+  return [
+    slot.of(content(isChainCell(source.split('\n', 1)[0]))),
+    EditorState.transactionExtender.of(tr => {
+      if (!tr.docChanged) {
+        return null;
+      }
+      const chain = isChainCell(tr.newDoc.line(1).text);
+      return chain === (slot.get(tr.startState) === on)
+        ? null
+        : { effects: slot.reconfigure(content(chain)) };
+    }),
+    syntaxHighlighting(chainClasses)
+  ];
 }
 
 export const MIME_TYPE = rules.mimeType;
 export const LANGUAGE_NAME = rules.language;
-export const MAGICS = rules.magics;
