@@ -85,9 +85,16 @@ def _span_at(text: str, cursor: int) -> tuple[str, int, int] | None:
 def _cell_chain(
     text: str, name: str, namespace: Mapping[str, Any], default_model: str
 ) -> str | None:
-    """Help for a chain the cell binds, from compiling the cell (nothing runs, nothing is bound)."""
+    """Help for a chain the cell binds, from compiling the cell (nothing runs, nothing is bound).
+
+    Compiling calls the notebook's callables that the cell calls (``make_retriever(k=3)``): help must
+    run none of the user's code, so such a cell is not compiled and its chains get no help here.
+    """
     from chainmagic import dsl
     from chainmagic.errors import ChainError
+
+    if _calls_notebook_code(text, namespace):
+        return None
 
     try:
         compiled = dsl.compile(
@@ -104,6 +111,17 @@ def _cell_chain(
     if name == cell_name and compiled.chain is not None:
         return _chain_help(name, compiled.chain)
     return None
+
+
+def _calls_notebook_code(text: str, namespace: Mapping[str, Any]) -> bool:
+    spans = highlight(text)
+    for span, after in zip(spans, [*spans[1:], None]):
+        called = after is not None and after.cls == "bracket" and text[after.start] == "("
+        called = called and not text[span.end : after.start].strip()
+        word = text[span.start : span.end]
+        if called and (span.cls == "name" or (span.cls == "builtin" and word in namespace)):
+            return True
+    return False
 
 
 def _object_help(name: str, value: Any) -> str:

@@ -128,6 +128,20 @@ def test_describe_answers_for_builtins_picks_variables_and_chains() -> None:
     assert describe("x = 1", 1, ns) is None  # not a chain cell: IPython answers
 
 
+def test_describe_runs_none_of_the_notebooks_code() -> None:
+    calls: list[int] = []
+
+    def make_step(k: int) -> Any:
+        calls.append(k)
+        return _runnable()
+
+    ns = {"make_step": make_step}
+    cell = "%%chain\nsearch = make_step(k=3) | str\nsearch"
+    assert describe(cell, len(cell) - 1, ns) is None and calls == []
+    cell = "%%chain\nshort = 'x {a}' | model('fake:echo')\nshort"  # the built-in model(...)
+    assert describe(cell, len(cell) - 1, ns).startswith("short: RunnableSequence")  # type: ignore[union-attr]
+
+
 def test_describe_survives_a_cell_that_does_not_compile() -> None:
     cell = '%%chain\nbroken = "x" | | model\nmodel'
     assert describe(cell, len(cell), {}).startswith("model: built-in step")  # type: ignore[union-attr]
