@@ -114,11 +114,11 @@ def _cell_chain(
 
 
 def _calls_notebook_code(text: str, namespace: Mapping[str, Any]) -> bool:
+    """Whether the cell calls a callable of the notebook: a name right before ``(``."""
     spans = highlight(text)
-    for span, after in zip(spans, [*spans[1:], None]):
-        called = after is not None and after.cls == "bracket" and text[after.start] == "("
-        called = called and not text[span.end : after.start].strip()
+    for span, after in zip(spans, spans[1:]):
         word = text[span.start : span.end]
+        called = text[after.start] == "(" and not text[span.end : after.start].strip()
         if called and (span.cls == "name" or (span.cls == "builtin" and word in namespace)):
             return True
     return False
