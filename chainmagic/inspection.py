@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 from chainmagic.completion import chain_context
@@ -116,7 +117,7 @@ def _cell_chain(
 def _calls_notebook_code(text: str, namespace: Mapping[str, Any]) -> bool:
     """Whether the cell calls a callable of the notebook: a name right before ``(``."""
     spans = highlight(text)
-    for span, after in zip(spans, spans[1:]):
+    for span, after in pairwise(spans):
         word = text[span.start : span.end]
         called = text[after.start] == "(" and not text[span.end : after.start].strip()
         if called and (span.cls == "name" or (span.cls == "builtin" and word in namespace)):
