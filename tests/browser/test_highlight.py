@@ -5,7 +5,8 @@ Chromium. Every character of the chain cells must carry the ``cm-chain-<class>``
 highlighter (``chainmagic.dsl.highlight``, the same rules file) gives it, and the Python cell none;
 the colours must come from the theme, in light and in dark; changing the first line of a chain cell
 turns it back into Python, and undoing the change turns it into a chain cell again. The page must log
-no errors. Screenshots of both themes go to build/screenshots/ (highlight-light.png, -dark.png).
+no errors. Tab in a chain cell completes from the kernel. Screenshots go to build/screenshots/
+(highlight-light.png, highlight-dark.png, highlight-completion.png).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 NOTEBOOK = "chain_highlight.ipynb"
 STATUS = "#jp-main-statusbar .jp-StatusBar-TextItem"
 BENIGN = re.compile(r"ResizeObserver loop")  # a layout notice from Chromium, not a page error
-PYTHON = 'topic = "bears"\nprint(f"{topic}: {len(topic)}")  # a Python cell'
+PYTHON = '%load_ext chainmagic\ntopic = "bears"\nprint(f"{topic}: {len(topic)}")  # a Python cell'
 CHAIN = (
     '%%chain chain -i question="where did harrison work" language=italian\n'
     "{context: @question | retriever, question: @question, language: @language}\n"
@@ -208,5 +209,24 @@ def test_chain_cells_are_highlighted_in_the_chain_language(
     page.keyboard.press("Control+z")
     page.locator(".jp-CodeCell").nth(2).locator(".cm-chain-magic").wait_for()
     assert not (bad := mismatches(page, 2, CHAINTIME)), bad
+
+    # Tab completes from the kernel once chainmagic is loaded there: the built-in `passthrough`.
+    cells(page).nth(0).locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        """() => document.querySelector('.jp-CodeCell .jp-InputPrompt').textContent.includes('1')"""
+    )
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nmore: 'x' | passt")
+    page.keyboard.press("Tab")
+    page.locator(".jp-Completer-item:has-text('passthrough')").wait_for()
+    page.screenshot(path=str(SHOTS / "highlight-completion.png"))
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        """(index) => document.querySelectorAll('.jp-CodeCell .cm-content')[index]
+            .textContent.includes("'x' | passthrough")""",
+        arg=2,
+    )
 
     assert page.errors == [], "\n".join(page.errors)
