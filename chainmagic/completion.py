@@ -34,6 +34,7 @@ _MODEL_SPEC = re.compile(r"""\bmodel\(\s*(?:[rRuU]?)(["'])([^"'\n]*)$""")
 _MODEL_OPTION = re.compile(r"--model(?:\s+|=)(\S*)$")
 _ATTRIBUTE = re.compile(r"((?:[A-Za-z_]|[^\x00-\x7f])(?:[A-Za-z0-9_]|[^\x00-\x7f])*)\.$")
 _INPUT_KEY = re.compile(r"(?:^|\s)((?:[A-Za-z_]|[^\x00-\x7f])(?:[A-Za-z0-9_]|[^\x00-\x7f])*)=")
+_INPUT_OPTION = re.compile(r"\s(?:-i|--input)(?:\s+|=)(.*)$")
 _MAGIC = re.compile(r"%%(chaintime|chain)(?![A-Za-z0-9_])")
 _KNOWN_MODELS = ("fake:echo", "openai:gpt-4o-mini", "openai:gpt-4o", "ollama:llama3.2")
 # Names every IPython namespace has that are never a step.
@@ -156,7 +157,8 @@ def _input_keys(ctx: ChainContext, namespace: Mapping[str, Any]) -> list[str]:
     """Keys the chain's input can have: ``-i key=...``, then prompt variables, then named chains'."""
     text = ctx.text
     spans = highlight(text)
-    keys = _INPUT_KEY.findall(ctx.magic_line.split(" -i", 1)[-1]) if " -i" in ctx.magic_line else []
+    given = _INPUT_OPTION.search(ctx.magic_line)
+    keys = _INPUT_KEY.findall(given.group(1)) if given is not None else []
     keys += [text[s.start + 1 : s.end - 1].strip() for s in spans if s.cls == "variable"]
     from chainmagic.dsl.variables import input_variables
 

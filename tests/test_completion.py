@@ -78,6 +78,8 @@ def test_picks_offer_the_input_keys_the_cell_can_know() -> None:
     cursor = cell.index("@") + 1
     assert complete(cell, ns, cursor) == ["question", "lang", "context", "style"]
     assert complete('%%chain\n{x: @qu} | "{question}"', cursor=13) == ["question"]
+    assert complete("%%chain --input topic=cat mood=calm\n@") == ["topic", "mood"]
+    assert complete("%%chain -v x\n@") == []
 
 
 def test_options_on_the_magic_line_and_chains_for_chaintime() -> None:
