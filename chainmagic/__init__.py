@@ -34,11 +34,12 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext chainmagic``: register the chain magics."""
-    from chainmagic import tracebacks
+    """``%load_ext chainmagic``: register the chain magics, and completion and help in their cells."""
+    from chainmagic import completion, tracebacks
     from chainmagic.magics import ChainMagics
 
     ipython.register_magics(ChainMagics)
+    completion.register(ipython)
     tracebacks.install(ipython)
 
 
@@ -60,6 +61,12 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in ("chain", "chaintime"):
             manager.magics[kind].pop(name, None)
     manager.registry.pop("ChainMagics", None)
-    from chainmagic import tracebacks
+    from chainmagic import completion, tracebacks
 
+    completion.unregister(ipython)
     tracebacks.uninstall(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the editor extension (``jupyter labextension develop`` uses it)."""
+    return [{"src": "labextension", "dest": "chainmagic"}]

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"
 NOT_SHIPPED = shutil.ignore_patterns(
     ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis",
-    ".ipynb_checkpoints",
+    ".ipynb_checkpoints", "node_modules",
 )  # fmt: skip
 REPO2DOCKER_FILES = {"requirements.txt", "runtime.txt", "postBuild", "apt.txt", "start"}
 INSTALL_TIMEOUT = 900
@@ -136,3 +136,16 @@ def test_every_tutorial_runs_in_the_binder_environment(
             assert not errors or expected, f"{source.name}: {errors[0].ename}: {errors[0].evalue}"
         state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
         assert state.get("state"), f"{source.name}: no widget state was saved"
+
+
+def test_binder_jupyterlab_has_the_chain_editor_extension(
+    binder_env: tuple[Path, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """The wheel built from the repository carries the prebuilt extension that colours chain cells."""
+    _, python, env = binder_env
+    done = subprocess.run(
+        [str(python), "-m", "jupyter", "labextension", "list"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if "chainmagic" in line]
+    assert len(lines) == 1 and "enabled" in lines[0] and "OK" in lines[0], done.stderr
