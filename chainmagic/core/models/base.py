@@ -80,6 +80,9 @@ class BaseChatModel(Runnable):
     """A chat model as a step: input → messages → an :class:`AIMessage` (or chunks, streaming)."""
 
     model_name: str = "model"
+    # Something with ``acquire()``/``aacquire()`` that paces this model's calls, e.g. one rate limit
+    # shared by every process of a distributed batch; None (the default) costs one attribute read.
+    rate_limiter: Any = None
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
         raise NotImplementedError
@@ -101,16 +104,33 @@ class BaseChatModel(Runnable):
         yield _as_chunk(await self._agenerate(messages))
 
     def _invoke(self, input: Any, run: Run | None) -> AIMessage:
-        return self._generate(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
+        return self._generate(messages)
 
     async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
-        return await self._agenerate(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is not None:
+            await self.rate_limiter.aacquire()
+        return await self._agenerate(messages)
 
     def _stream(self, input: Any, run: Run | None) -> Iterator[AIMessageChunk]:
-        return self._chunks(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is not None:
+            self.rate_limiter.acquire()
+        return self._chunks(messages)
 
     def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
-        return self._achunks(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is None:
+            return self._achunks(messages)
+        return self._paced_chunks(messages)
+
+    async def _paced_chunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        await self.rate_limiter.aacquire()
+        async for chunk in self._achunks(messages):
+            yield chunk
 
 
 async def _nothing() -> AsyncIterator[Any]:
