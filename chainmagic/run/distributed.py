@@ -24,11 +24,12 @@ from chainmagic.errors import ChainRunError
 from chainmagic.run.execute import BatchResult, _arun
 from chainmagic.run.ratelimit import RateLimit, pace
 from chainmagic.run.result import ChainResult
-from chainmagic.run.shipping import Package, pack, store_secrets, unpack
+from chainmagic.run.shipping import Package, pack, unpack
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "Row", "client_for", "run_on_dask"]
 
 DEFAULT_CHUNK_SIZE = 1000
+CANCEL_POLL = 0.1  # seconds between a partition's looks at whether it was cancelled
 FINISHED = ("ok", "error")
 # (status, output, error, seconds): what a worker sends back for one input.
 Row = tuple[str, Any, BaseException | None, float]
@@ -61,10 +62,41 @@ def run_partition(  # noqa: PLR0917 - a Dask task takes positional arguments
 ) -> list[Row]:
     """One partition's rows, in order (runs in a worker thread, on an event loop of its own)."""
     chain = _rebuilt(payload, digest, limits)
-    return asyncio.run(_rows(chain, inputs, name, timeout, max_concurrency))
+    return asyncio.run(_rows(chain, inputs, name, timeout, max_concurrency, _cancelled()))
 
 
-async def _rows(
+def _cancelled() -> Callable[[], bool]:
+    """Whether the client gave up on this task: Dask cannot stop a running task, this one stops."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    key = worker.get_current_task()
+
+    def gone() -> bool:
+        task = worker.state.tasks.get(key)
+        return task is None or task.state in {"cancelled", "released", "forgotten"}
+
+    return gone
+
+
+async def _rows(  # noqa: PLR0917
+    chain: Any,
+    inputs: Sequence[Any],
+    name: str | None,
+    timeout: float | None,
+    max_concurrency: int | None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[Row]:
+    work = asyncio.ensure_future(_all_rows(chain, inputs, name, timeout, max_concurrency))
+    while cancelled is not None and not work.done():
+        await asyncio.wait([work], timeout=CANCEL_POLL)
+        if not work.done() and cancelled():
+            work.cancel()  # its model calls stop now; nobody waits for these rows any more
+            break
+    return await work
+
+
+async def _all_rows(
     chain: Any,
     inputs: Sequence[Any],
     name: str | None,
@@ -102,19 +134,6 @@ def _portable(err: ChainRunError) -> ChainRunError:
         stand_in = RuntimeError(f"{type(cause).__name__}: {cause}")
         return ChainRunError(stand_in, err.path)
     return err
-
-
-class _Secrets:
-    """A worker plugin carrying the chain's keys: every worker, present or restarted, gets them."""
-
-    def __init__(self, carried: dict[str, str]) -> None:
-        self.carried = carried
-
-    def setup(self, worker: Any) -> None:
-        store_secrets(self.carried)
-
-    def __repr__(self) -> str:  # the plugin may be listed: never its contents
-        return "<chainmagic secrets>"
 
 
 # -- on the client --------------------------------------------------------------------------------
@@ -179,6 +198,9 @@ def run_on_dask(
         batch.total = (batch.total or 0.0) + perf_counter() - start
         interrupt.batch = batch  # type: ignore[attr-defined]
         raise
+    finally:  # the rows are in the batch now: the cluster may forget the partitions at once
+        for future in futures:
+            future.release()
     elapsed = perf_counter() - start
     batch.total = elapsed if resume is None else (batch.total or 0.0) + elapsed
     return batch
@@ -210,7 +232,9 @@ def _submit(  # noqa: PLR0917
     limits: Mapping[str, RateLimit] | None,
 ) -> dict[Any, list[int]]:
     if package.carried:
-        client.register_plugin(_Secrets(package.carried), name=f"chainmagic-{package.digest}")
+        from chainmagic.run.dask_secrets import SecretsPlugin
+
+        client.register_plugin(SecretsPlugin(package.carried), name=f"chainmagic-{package.digest}")
     payload = client.scatter(package.payload, broadcast=True, hash=False)
     run_id = uuid.uuid4().hex[:8]
     label = name or "chain"

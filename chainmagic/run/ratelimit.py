@@ -2,13 +2,16 @@
 
 Each worker paces its own calls only if it knows what the others do, so the count lives on the
 Dask scheduler: a named ``distributed.Semaphore`` with one lease per request allowed in a window.
-A call takes a lease before it starts and gives it back one window later (not when it ends), so
-at most ``requests_per_second × window`` calls start in any window, across all workers, whatever
-their latency. The scheduler holds the leases, so the limit outlives a worker that dies; a dead
-worker's leases expire with Dask's lease timeout.
+A call takes a lease before it is sent and gives it back one window after its answer came (not
+when it started): every request that reaches the server within a window still holds its lease at
+the window's end, so no window of the server's clock sees more than ``requests_per_second ×
+window`` arrivals, however late a busy worker sends what it acquired. The price is throughput:
+a model with latency ``L`` gets at most ``leases / (L + window)`` calls per second. The scheduler
+holds the leases, so the limit outlives a worker that dies; a dead worker's leases expire with
+Dask's lease timeout.
 
-Retries stay the model client's (openai honours ``Retry-After``), as in a local run: the limit
-keeps the first attempts under the server's rate, so 429s stay the exception.
+Retries stay the model client's (openai honours ``Retry-After``), as in a local run, inside the
+call's lease: the limit keeps the requests under the server's rate, so 429s stay the exception.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 import queue
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from time import monotonic, sleep
 from typing import Any
@@ -60,9 +64,10 @@ def _one(limit: RateLimit | float) -> RateLimit:
 
 
 class SharedRateLimiter:
-    """``acquire()``/``aacquire()`` on a scheduler-held semaphore; leases return after a window.
+    """``acquire()``/``aacquire()`` and ``release()`` on a scheduler-held semaphore.
 
     Built inside a Dask task (it finds its worker there); usable from any thread of the worker.
+    Leases go back one window after :meth:`release`, from a thread of their own.
     """
 
     def __init__(self, model: str, limit: RateLimit) -> None:
@@ -70,30 +75,40 @@ class SharedRateLimiter:
 
         self.model = model
         self.limit = limit
-        self._semaphore = Semaphore(
-            max_leases=limit.leases, name=f"chainmagic-rate-{model}-{limit.leases}"
-        )
+        name = f"chainmagic-rate-{model}-{limit.leases}"
+        self._semaphore = Semaphore(max_leases=limit.leases, name=name)
+        # Waiting for a lease blocks a thread (the semaphore's calls run on the worker's loop):
+        # enough threads that every call of a partition can wait at once.
+        self._waiters = ThreadPoolExecutor(64, thread_name_prefix="chainmagic-rate")
+        self._givers = ThreadPoolExecutor(8, thread_name_prefix="chainmagic-rate-back")
         self._due: queue.SimpleQueue[float] = queue.SimpleQueue()
         threading.Thread(target=self._give_back, name="chainmagic-rate", daemon=True).start()
 
     def acquire(self) -> None:
         self._semaphore.acquire()
-        self._due.put(monotonic() + self.limit.window)
 
     async def aacquire(self) -> None:
-        # The semaphore's calls block on the worker's own loop; this loop must keep running.
-        await asyncio.to_thread(self.acquire)
+        await asyncio.get_running_loop().run_in_executor(self._waiters, self.acquire)
+
+    def release(self) -> None:
+        self._due.put(monotonic() + self.limit.window)
 
     def _give_back(self) -> None:
         while True:
-            due = self._due.get()  # leases were taken in this order, one window apart at most
+            due = self._due.get()  # in release order, each one window after its call ended
             wait = due - monotonic()
             if wait > 0:
                 sleep(wait)
             try:
-                self._semaphore.release()
-            except Exception:  # the worker is closing: its leases expire on the scheduler
+                self._givers.submit(self._release_one)
+            except RuntimeError:  # the process is shutting down: leases expire on the scheduler
                 return
+
+    def _release_one(self) -> None:
+        try:
+            self._semaphore.release()
+        except Exception:  # the worker is closing: its leases expire on the scheduler
+            pass
 
 
 _limiters: dict[tuple[str, RateLimit], SharedRateLimiter] = {}
