@@ -27,6 +27,7 @@ __all__ = ["ChainMagics"]
 _CHAIN_FLAGS = frozenset({
     "-i", "--input", "--batch", "--stream", "--no-stream", "--dry-run", "-o", "-v", "-q",
     "--model", "--timeout", "--max-concurrency", "--to-python", "-h", "--help",
+    "--on", "--resume",
 })  # fmt: skip
 
 
@@ -50,6 +51,11 @@ class ChainMagics(Magics):
     display_limit = CInt(2000, help="Characters of an output shown before '… N more'.").tag(
         config=True
     )
+    batch_on = Unicode(
+        "",
+        help="Where --batch runs: '' (here), 'dask' (a local Dask cluster, started once) or a "
+        "scheduler address such as 'tcp://host:8786'.",
+    ).tag(config=True)
 
     @no_var_expand
     @magic_arguments()
@@ -66,6 +72,8 @@ class ChainMagics(Magics):
     @argument("--timeout", type=float, default=None, metavar="S", help="stop after S seconds")
     @argument("--max-concurrency", type=int, default=None, metavar="N", help="bound parallelism")
     @argument("--to-python", action="store_true", help="show the equivalent Python code")
+    @argument("--on", default=None, metavar="WHERE", help="--batch on: dask | tcp://host:port")
+    @argument("--resume", action="store_true", help="--batch: run only what did not finish")
     @line_cell_magic
     def chain(self, line: str, cell: str | None = None) -> Any:
         """Compile a chain written in the chain language, run it, and show the result live.
@@ -86,9 +94,13 @@ class ChainMagics(Magics):
             %chain map_chain -i topic=cat
             %chain "what is {x}?" | model | str -i x=LCEL
             %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
+            %chain map_chain --batch rows --on dask
+            %chain map_chain --batch rows --on dask --resume
         """
         head, options = split_line(line, _CHAIN_FLAGS)
         args = self._parse(self.chain, options)
+        if (args.on is not None or args.resume) and args.batch is None:
+            raise UsageError("--on and --resume go with --batch")
         ns = self.shell.user_ns if self.shell is not None else {}
         name, runnable, source = self._resolve(head, cell, args, ns)
         if args.to_python:
@@ -288,7 +300,6 @@ class ChainMagics(Magics):
 
     def _batch(self, runnable: Runnable, name: str | None, args: Any, ns: dict[str, Any]) -> Any:
         from chainmagic.display import LiveDisplay
-        from chainmagic.run import execute_batch
 
         try:
             inputs = parse_input([args.batch], ns)
@@ -296,13 +307,60 @@ class ChainMagics(Magics):
             raise UsageError(f"--batch: {exc}") from None
         if not isinstance(inputs, (list, tuple)):
             raise UsageError(f"--batch needs a list of inputs, got {type(inputs).__name__}")
+        from chainmagic.run.batching import batch as run_batch
+        from chainmagic.run.shipping import CannotTravel
+
+        values = list(inputs)
+        unfinished: dict[str | None, Any] = self.__dict__.setdefault("_unfinished", {})
+        resume = None
+        if args.resume:
+            resume = unfinished.get(name)
+            if resume is None or not resume.unfinished:
+                raise UsageError(f"--resume: no unfinished batch of {name or 'this chain'}")
+            if resume.size != len(values):
+                raise UsageError(
+                    f"--resume: that batch had {resume.size} inputs, not {len(values)}"
+                )
+        client = self._batch_client(args.on if args.on is not None else self.batch_on)
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
-        batch = execute_batch(
-            runnable,
-            list(inputs),
-            name=name,
-            timeout=args.timeout or self.timeout or None,
-            max_concurrency=args.max_concurrency or self.max_concurrency or None,
-            on_change=live.on_batch_change if live is not None else None,
-        )
+        try:
+            batch = run_batch(
+                runnable,
+                values,
+                client,
+                name=name,
+                timeout=args.timeout or self.timeout or None,
+                max_concurrency=args.max_concurrency or self.max_concurrency or None,
+                resume=resume,
+                on_change=live.on_batch_change if live is not None else None,
+            )
+        except CannotTravel as exc:
+            raise UsageError(str(exc)) from None
+        except KeyboardInterrupt as interrupt:  # what finished is kept, shown, and resumable
+            partial = getattr(interrupt, "batch", None)
+            if partial is not None:
+                unfinished[name] = partial
+                self._deliver(live, partial, args, ns)
+            raise
+        if batch.unfinished:
+            unfinished[name] = batch
+        else:
+            unfinished.pop(name, None)
         return self._deliver(live, batch, args, ns)
+
+    @staticmethod
+    def _batch_client(where: str) -> Any:
+        """The Dask client for ``--on`` (None: run here); what cannot work fails as a UsageError."""
+        where = where.strip()
+        if where in ("", "local"):
+            return None
+        if where != "dask" and "://" not in where:
+            raise UsageError(f"--on {where}: use 'dask' or a scheduler address (tcp://host:8786)")
+        try:
+            from chainmagic.run.distributed import client_for
+
+            return client_for(where)
+        except ImportError:
+            raise UsageError("--on needs Dask: pip install 'dask[distributed]'") from None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"--on {where}: cannot reach the scheduler ({exc})") from None

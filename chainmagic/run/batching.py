@@ -33,10 +33,11 @@ def batch(
 ) -> BatchResult:
     """Run ``chain`` on every input; ``client`` (Dask) decides where.
 
-    ``chunk_size``: inputs per Dask task (default 1000); ``max_concurrency``: inputs running at
-    once per partition (locally: in all); ``rate_limit``: requests/s per model shared by all
-    workers, a number for every model or ``{"gpt-4o-mini": 50}``; ``resume``: an earlier batch of
-    the same inputs whose unfinished rows (cancelled, interrupted) are run and filled in.
+    ``chunk_size``: inputs per Dask task (default: about four partitions per worker thread, at
+    most 1000 rows each); ``max_concurrency``: inputs running at once per partition (locally: in
+    all); ``rate_limit``: requests/s per model shared by all workers, a number for every model or
+    ``{"gpt-4o-mini": 50}``; ``resume``: an earlier batch of the same inputs whose unfinished rows
+    (cancelled, interrupted) are run and filled in.
     """
     from chainmagic.core.runnable import coerce
 
@@ -53,7 +54,7 @@ def batch(
         if limits:
             raise ValueError("rate_limit is shared by a cluster's workers: pass client=")
         return _local(runnable, values, name, timeout, max_concurrency, resume, on_change)
-    from chainmagic.run.distributed import DEFAULT_CHUNK_SIZE, client_for, run_on_dask
+    from chainmagic.run.distributed import client_for, run_on_dask
 
     if isinstance(client, str):
         client = client_for(client)
@@ -62,13 +63,26 @@ def batch(
         values,
         client,
         name=name,
-        chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        chunk_size=chunk_size or _chunk_size(len(values), client),
         max_concurrency=max_concurrency,
         timeout=timeout,
         limits=limits,
         resume=resume,
         on_change=on_change,
     )
+
+
+def _chunk_size(size: int, client: Any) -> int:
+    """Partitions small enough that every worker thread gets several (progress shows, a lost
+    worker costs little), large enough that a partition's rows share one event loop; at most
+    :data:`~chainmagic.run.distributed.DEFAULT_CHUNK_SIZE` rows."""
+    from chainmagic.run.distributed import DEFAULT_CHUNK_SIZE
+
+    try:
+        threads = max(1, sum(client.nthreads().values()))
+    except Exception:
+        threads = 1
+    return max(1, min(DEFAULT_CHUNK_SIZE, -(-size // (4 * threads))))
 
 
 def _local(  # noqa: PLR0917

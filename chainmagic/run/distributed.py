@@ -26,7 +26,7 @@ from chainmagic.run.ratelimit import RateLimit, pace
 from chainmagic.run.result import ChainResult
 from chainmagic.run.shipping import Package, pack, unpack
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "client_for", "run_on_dask"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "client_for", "close_clients", "run_on_dask"]
 
 DEFAULT_CHUNK_SIZE = 1000
 CANCEL_POLL = 0.1  # seconds between a partition's looks at whether it was cancelled
@@ -158,6 +158,18 @@ def client_for(where: str) -> Any:
             client = Client(where, timeout=10)
         _clients[where] = client
         return client
+
+
+def close_clients() -> None:
+    """Close the clients ``--on`` opened (and the local cluster ``--on dask`` started)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        cluster = client.cluster  # the LocalCluster of --on dask; None for a scheduler address
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def run_on_dask(

@@ -291,6 +291,11 @@ def execute_batch(
             if r.status == "running":
                 r.status = "cancelled"
 
-    run_on_loop(all_of(), interrupted)
+    try:
+        run_on_loop(all_of(), interrupted)
+    except KeyboardInterrupt as interrupt:  # the rows that finished stay reachable (and resumable)
+        batch.total = perf_counter() - start
+        interrupt.batch = batch  # type: ignore[attr-defined]
+        raise
     batch.total = perf_counter() - start
     return batch

@@ -19,7 +19,7 @@ distributed = pytest.importorskip("distributed")
 from chainmagic import dsl  # noqa: E402
 from chainmagic.core import ChatOpenAI, ChatPromptTemplate, FakeChatModel, StrOutputParser  # noqa: E402
 from chainmagic.run import BatchResult, RateLimit, batch  # noqa: E402
-from chainmagic.run.distributed import CANCEL_POLL  # noqa: E402
+from chainmagic.run.distributed import CANCEL_POLL, close_clients  # noqa: E402
 from chainmagic.run.shipping import CannotTravel  # noqa: E402
 from chainmagic.testing import OpenAIServer  # noqa: E402
 
@@ -37,6 +37,7 @@ def client() -> Iterator[distributed.Client]:
     )
     with distributed.Client(cluster) as c:
         yield c
+    close_clients()  # those the magic's --on opened to this cluster
     cluster.close()
 
 
@@ -251,3 +252,66 @@ def test_bad_arguments_fail_before_anything_runs(client):
         batch(chain, [1], rate_limit=10)
     with pytest.raises(ValueError, match="positive"):
         RateLimit(0)
+
+
+# -- the magic ------------------------------------------------------------------------------------
+
+SETUP = """\
+from chainmagic.core import FakeChatModel
+slowish = FakeChatModel(latency=0.3)
+rows = [{"topic": f"t{i}"} for i in range(80)]
+"""
+
+
+def test_magic_batch_on_a_cluster_gives_the_local_rows(ipython, client):
+    ipython.ok(SETUP)
+    ipython.ok(
+        '%%chain pair\njoke: "joke {topic}" | model | str\npoem: "poem {topic}" | model | str'
+    )
+    local = ipython.ok("%chain pair --batch rows -o -q").value
+    where = client.scheduler.address
+
+    remote = ipython.ok(f"%chain pair --batch rows --on {where} -o -q").value
+
+    assert remote.outputs == local.outputs
+    assert remote.where == "dask · 2 workers" and local.where is None
+    ipython.ok(f"%config ChainMagics.batch_on = '{where}'")
+    assert ipython.ok("%chain pair --batch rows -o -q").value.where == "dask · 2 workers"
+
+
+def test_magic_options_fail_before_anything_runs(ipython):
+    ipython.ok(SETUP)
+    for line, message in [
+        ("%chain passthrough --on dask -i 1", "--on and --resume go with --batch"),
+        ("%chain passthrough --batch rows --on nowhere",
+         "--on nowhere: use 'dask' or a scheduler address (tcp://host:8786)"),
+        ("%chain passthrough --batch rows --resume", "--resume: no unfinished batch of this chain"),
+    ]:  # fmt: skip
+        ran = ipython(line)
+        assert type(ran.error).__name__ == "UsageError"
+        assert str(ran.error) == message
+    ran = ipython("%chain passthrough --batch rows --on tcp://127.0.0.1:9")
+    assert str(ran.error).startswith("--on tcp://127.0.0.1:9: cannot reach the scheduler")
+
+
+def test_magic_interrupt_keeps_the_finished_rows_and_resume_runs_the_rest(ipython, client):
+    ipython.ok(SETUP)
+    where = client.scheduler.address
+    main = threading.main_thread().ident
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(1.0, signal.pthread_kill, (main, signal.SIGINT))
+    timer.start()
+    try:
+        ran = ipython(f'%chain "{{topic}}" | slowish | str --batch rows --on {where} -v part -q')
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert isinstance(ran.error, KeyboardInterrupt), ran.error
+    part = ipython.shell.user_ns["part"]
+    statuses = {r.status for r in part.results}
+    assert "cancelled" in statuses
+
+    done = ipython.ok(f'%chain "{{topic}}" | slowish | str --batch rows --on {where} --resume -o -q')
+
+    assert done.value is part
+    assert part.outputs == [f"t{i}" for i in range(80)]
