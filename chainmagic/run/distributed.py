@@ -203,7 +203,7 @@ def run_on_dask(
         client, package, batch, todo, chunk_size, name, timeout, max_concurrency, limits
     )
     try:
-        _collect(futures, batch, on_change)
+        _collect(futures, batch, on_change, start - (batch.total or 0.0))
     except KeyboardInterrupt as interrupt:
         client.cancel([f for f in futures if not f.done()])
         _settle(batch)
@@ -274,6 +274,7 @@ def _collect(
     futures: dict[Any, list[int]],
     batch: BatchResult,
     on_change: Callable[[BatchResult, int], None] | None,
+    since: float,
 ) -> None:
     from distributed import as_completed
 
@@ -292,6 +293,7 @@ def _collect(
                 continue
             result.output, result.error, result.total = output, error, seconds
             result.status = status
+        batch.elapsed = perf_counter() - since
         if on_change is not None and rows:
             on_change(batch, rows[-1])
 

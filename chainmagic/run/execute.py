@@ -195,6 +195,7 @@ class BatchResult:
     size: int = 0
     where: str | None = None  # None: this process; else e.g. "dask · 2 workers"
     dashboard: str | None = None  # the cluster's dashboard, when it has one
+    elapsed: float | None = None  # seconds since the start, while it runs (pace and ETA)
 
     @property
     def done(self) -> int:

@@ -311,7 +311,9 @@ def test_magic_interrupt_keeps_the_finished_rows_and_resume_runs_the_rest(ipytho
     statuses = {r.status for r in part.results}
     assert "cancelled" in statuses
 
-    done = ipython.ok(f'%chain "{{topic}}" | slowish | str --batch rows --on {where} --resume -o -q')
+    done = ipython.ok(
+        f'%chain "{{topic}}" | slowish | str --batch rows --on {where} --resume -o -q'
+    )
 
     assert done.value is part
     assert part.outputs == [f"t{i}" for i in range(80)]
