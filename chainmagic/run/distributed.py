@@ -29,6 +29,7 @@ from chainmagic.run.shipping import Package, pack, unpack
 __all__ = ["DEFAULT_CHUNK_SIZE", "Row", "client_for", "close_clients", "run_on_dask"]
 
 DEFAULT_CHUNK_SIZE = 1000
+KEPT_CHAINS = 8  # rebuilt chains a worker keeps for the next partitions (and batches)
 CANCEL_POLL = 0.1  # seconds between a partition's looks at whether it was cancelled
 FINISHED = ("ok", "error")
 # (status, output, error, seconds): what a worker sends back for one input.
@@ -43,11 +44,14 @@ _chains_lock = threading.Lock()
 def _rebuilt(payload: bytes, digest: str, limits: Mapping[str, RateLimit]) -> Any:
     """The chain for ``digest``, rebuilt once per worker process (and paced, when limited)."""
     with _chains_lock:
-        chain = _chains.get(digest)
+        chain = _chains.pop(digest, None)
         if chain is None:
-            chain = _chains[digest] = unpack(payload)
+            chain = unpack(payload)
             if limits:
                 pace(chain, limits)
+        _chains[digest] = chain  # most recent last; a long-lived worker keeps only a few
+        while len(_chains) > KEPT_CHAINS:
+            del _chains[next(iter(_chains))]
         return chain
 
 
