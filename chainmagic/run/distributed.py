@@ -203,11 +203,15 @@ def run_on_dask(
     batch.dashboard = getattr(client, "dashboard_link", None)
     batch.where = _where(client)
     start = perf_counter()
-    futures = _submit(
-        client, package, batch, todo, chunk_size, name, timeout, max_concurrency, limits
-    )
+    futures: dict[Any, list[int]] = {}
     try:
+        futures.update(
+            _submit(
+                client, package, batch, todo, chunk_size, name, timeout, max_concurrency, limits
+            )
+        )
         _collect(futures, batch, on_change, start - (batch.total or 0.0))
+        _settle(batch)  # a partition cancelled by someone else: its rows did not run
     except KeyboardInterrupt as interrupt:
         client.cancel([f for f in futures if not f.done()])
         _settle(batch)
