@@ -34,6 +34,7 @@ __all__ = [
     "batch_html",
     "batch_table_html",
     "cards_html",
+    "cluster_html",
     "graph_html",
     "progress_html",
     "result_html",
@@ -80,7 +81,7 @@ def batch_html(batch: Any, limit: int | None = None) -> str:
         )
         parts = [
             f"<div><b>{html.escape(batch_summary(batch))}</b></div>",
-            _cluster_html(batch),
+            cluster_html(batch),
             progress_html(batch),
             batch_table_html(batch, limit),
             total,
@@ -90,7 +91,7 @@ def batch_html(batch: Any, limit: int | None = None) -> str:
         return _failed("BatchResult", exc)
 
 
-def _cluster_html(batch: Any) -> str:
+def cluster_html(batch: Any) -> str:
     """Where a distributed batch ran, its pace and errors by kind, and its dashboard's link."""
     line = cluster_line(batch)
     if not line:
@@ -98,7 +99,10 @@ def _cluster_html(batch: Any) -> str:
     link = getattr(batch, "dashboard", None)
     if isinstance(link, str) and link.startswith(("http://", "https://")):
         href = html.escape(link, quote=True)
-        line_html = f'{html.escape(line)} · <a href="{href}" target="_blank">dashboard</a>'
+        line_html = (
+            f'{html.escape(line)} · <a href="{href}" target="_blank" '
+            'style="color:inherit;text-decoration:underline">dashboard</a>'
+        )
     else:
         line_html = html.escape(line)
     return f'<div style="color:{MUTED}">{line_html}</div>'

@@ -40,7 +40,7 @@ def test_a_finished_distributed_batch_shows_its_rate_and_dashboard_link():
     text = batch_text(batch).splitlines()
     assert text[1] == "dask · 2 workers · 20 rows/s"
     assert text[2] == f"dashboard: {link}"
-    assert f'<a href="{link}" target="_blank">dashboard</a>' in batch_html(batch)
+    assert f'<a href="{link}" target="_blank" ' in batch_html(batch)
 
 
 def test_a_dashboard_that_is_not_a_web_address_is_not_a_link():
