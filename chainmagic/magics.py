@@ -357,7 +357,7 @@ class ChainMagics(Magics):
         if where != "dask" and "://" not in where:
             raise UsageError(f"--on {where}: use 'dask' or a scheduler address (tcp://host:8786)")
         try:
-            from chainmagic.run.distributed import client_for
+            from chainmagic.run.clusters import client_for
 
             return client_for(where)
         except ImportError:

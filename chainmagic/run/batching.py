@@ -54,7 +54,8 @@ def batch(
         if limits:
             raise ValueError("rate_limit is shared by a cluster's workers: pass client=")
         return _local(runnable, values, name, timeout, max_concurrency, resume, on_change)
-    from chainmagic.run.distributed import client_for, run_on_dask
+    from chainmagic.run.clusters import client_for
+    from chainmagic.run.distributed import run_on_dask
 
     if isinstance(client, str):
         client = client_for(client)

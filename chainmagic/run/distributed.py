@@ -26,7 +26,7 @@ from chainmagic.run.ratelimit import RateLimit, pace
 from chainmagic.run.result import ChainResult
 from chainmagic.run.shipping import Package, pack, unpack
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "client_for", "close_clients", "run_on_dask"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "run_on_dask"]
 
 DEFAULT_CHUNK_SIZE = 1000
 KEPT_CHAINS = 8  # rebuilt chains a worker keeps for the next partitions (and batches)
@@ -141,39 +141,6 @@ def _portable(err: ChainRunError) -> ChainRunError:
 
 
 # -- on the client --------------------------------------------------------------------------------
-
-_clients: dict[str, Any] = {}
-_clients_lock = threading.Lock()
-
-
-def client_for(where: str) -> Any:
-    """A Dask client for ``--on``: ``dask`` (a LocalCluster for this process, started once and
-    reused) or a scheduler address (``tcp://host:8786``)."""
-    from distributed import Client, LocalCluster
-
-    with _clients_lock:
-        client = _clients.get(where)
-        if client is not None and client.status == "running":
-            return client
-        if where == "dask":
-            cluster = LocalCluster(processes=True, dashboard_address=":0")
-            client = Client(cluster)
-        else:
-            client = Client(where, timeout=10)
-        _clients[where] = client
-        return client
-
-
-def close_clients() -> None:
-    """Close the clients ``--on`` opened (and the local cluster ``--on dask`` started)."""
-    with _clients_lock:
-        clients = list(_clients.values())
-        _clients.clear()
-    for client in clients:
-        cluster = client.cluster  # the LocalCluster of --on dask; None for a scheduler address
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def run_on_dask(

@@ -19,7 +19,8 @@ distributed = pytest.importorskip("distributed")
 from chainmagic import dsl  # noqa: E402
 from chainmagic.core import ChatOpenAI, ChatPromptTemplate, FakeChatModel, StrOutputParser  # noqa: E402
 from chainmagic.run import BatchResult, RateLimit, batch  # noqa: E402
-from chainmagic.run.distributed import CANCEL_POLL, close_clients  # noqa: E402
+from chainmagic.run.clusters import close_clients  # noqa: E402
+from chainmagic.run.distributed import CANCEL_POLL  # noqa: E402
 from chainmagic.run.shipping import CannotTravel  # noqa: E402
 from chainmagic.testing import OpenAIServer  # noqa: E402
 
