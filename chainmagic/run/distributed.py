@@ -24,7 +24,7 @@ from chainmagic.errors import ChainRunError
 from chainmagic.run.execute import BatchResult, _arun
 from chainmagic.run.ratelimit import RateLimit, pace
 from chainmagic.run.result import ChainResult
-from chainmagic.run.shipping import Package, pack, unpack
+from chainmagic.run.shipping import CannotTravel, Package, pack, unpack
 
 __all__ = ["DEFAULT_CHUNK_SIZE", "Row", "run_on_dask"]
 
@@ -165,6 +165,7 @@ def run_on_dask(
     package = pack(chain)  # before anything is sent: a chain that cannot travel fails here
     batch = _fresh(name, inputs) if resume is None else resume
     todo = [i for i, r in enumerate(batch.results) if r.status not in FINISHED]
+    _check_inputs(batch, todo)
     for i in todo:
         batch.results[i].status = "running"
     batch.dashboard = getattr(client, "dashboard_link", None)
@@ -191,6 +192,21 @@ def run_on_dask(
     elapsed = perf_counter() - start
     batch.total = elapsed if resume is None else (batch.total or 0.0) + elapsed
     return batch
+
+
+def _check_inputs(batch: BatchResult, todo: list[int]) -> None:
+    """Every input must travel too: the first one that cannot is named before anything is sent."""
+    import cloudpickle
+
+    try:
+        cloudpickle.dumps([batch.results[i].input for i in todo])
+    except Exception:
+        for i in todo:
+            try:
+                cloudpickle.dumps(batch.results[i].input)
+            except Exception as exc:
+                raise CannotTravel([f"input {i}"], exc) from None
+        raise
 
 
 def _fresh(name: str | None, inputs: Sequence[Any]) -> BatchResult:

@@ -253,6 +253,10 @@ def test_bad_arguments_fail_before_anything_runs(client):
         batch(chain, [1], rate_limit=10)
     with pytest.raises(ValueError, match="positive"):
         RateLimit(0)
+    with pytest.raises(CannotTravel, match=r"^input 1 cannot be sent to the workers"):
+        batch(chain, [{"topic": "a"}, {"topic": threading.Lock()}], client=client)
+    assert not scheduler_tasks(client)
+    assert batch(chain, [], client=client).size == 0
 
 
 # -- the magic ------------------------------------------------------------------------------------
