@@ -212,5 +212,7 @@ def _culprit(step: Any, path: list[str], error: BaseException) -> tuple[list[str
         try:
             _dumps(child)
         except Exception as exc:
-            return _culprit(child, [*path, segment] if segment else path, exc)
+            if segment and (not path or path[-1] != segment):  # not a label and what it labels
+                path = [*path, segment]
+            return _culprit(child, path, exc)
     return path, error

@@ -299,6 +299,20 @@ def test_magic_options_fail_before_anything_runs(ipython):
     assert str(ran.error).startswith("--on tcp://127.0.0.1:9: cannot reach the scheduler")
 
 
+def test_magic_names_a_step_that_cannot_travel_and_sends_nothing(ipython, client, tmp_path):
+    ipython.ok(SETUP)
+    ipython.ok(
+        f"log = open({str(tmp_path / 'log.txt')!r}, 'w')\ndef note(x):\n    return log.write(str(x))"
+    )
+    ran = ipython(
+        f'%chain "{{topic}}" | model | str | note --batch rows --on {client.scheduler.address}'
+    )
+    assert type(ran.error).__name__ == "UsageError"
+    assert str(ran.error).startswith("note cannot be sent to the workers (PicklingError")
+    assert not scheduler_tasks(client)
+    ipython.ok("log.close()")
+
+
 def test_magic_interrupt_keeps_the_finished_rows_and_resume_runs_the_rest(ipython, client):
     ipython.ok(SETUP)
     where = client.scheduler.address
