@@ -176,7 +176,10 @@ class OpenAIApp:
         auth_problem = self._auth_problem(request)
         if auth_problem:
             return await send_error(writer, 401, auth_problem, keep)
-        failure = self._faults.take_failure() or limited
+        failure = self._faults.take_failure()
+        if failure is None and limited is not None:
+            self.rate_limited += 1
+            failure = limited
         if failure is not None:
             return await send_failure(writer, failure, keep)
         handler = self._route(request)
@@ -201,7 +204,6 @@ class OpenAIApp:
         while arrivals and arrivals[0] <= now - 1.0:
             arrivals.popleft()
         if len(arrivals) >= limit:
-            self.rate_limited += 1
             return Failure(429, 0.05, "Rate limit reached for requests (rate_limit of the mock).")
         arrivals.append(now)
         return None
