@@ -7,7 +7,13 @@ import sys
 
 from bench.timing import Row, fmt
 
-SECTIONS = ("bench.core_bench", "bench.dsl_bench", "bench.openai_bench", "bench.timing_bench")
+SECTIONS = (
+    "bench.core_bench",
+    "bench.dsl_bench",
+    "bench.openai_bench",
+    "bench.timing_bench",
+    "bench.distributed_bench",
+)
 
 
 def main(argv: list[str]) -> int:

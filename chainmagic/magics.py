@@ -30,6 +30,7 @@ __all__ = ["ChainMagics", "last_result"]
 _CHAIN_FLAGS = frozenset({
     "-i", "--input", "--batch", "--stream", "--no-stream", "--dry-run", "-o", "-v", "-q",
     "--model", "--timeout", "--max-concurrency", "--to-python", "-h", "--help",
+    "--on", "--resume",
 })  # fmt: skip
 
 
@@ -53,6 +54,11 @@ class ChainMagics(Magics):
     display_limit = CInt(2000, help="Characters of an output shown before '… N more'.").tag(
         config=True
     )
+    batch_on = Unicode(
+        "",
+        help="Where --batch runs: '' (here), 'dask' (a local Dask cluster, started once) or a "
+        "scheduler address such as 'tcp://host:8786'.",
+    ).tag(config=True)
 
     @no_var_expand
     @magic_arguments()
@@ -69,6 +75,8 @@ class ChainMagics(Magics):
     @argument("--timeout", type=float, default=None, metavar="S", help="stop after S seconds")
     @argument("--max-concurrency", type=int, default=None, metavar="N", help="bound parallelism")
     @argument("--to-python", action="store_true", help="show the equivalent Python code")
+    @argument("--on", default=None, metavar="WHERE", help="--batch on: dask | tcp://host:port")
+    @argument("--resume", action="store_true", help="--batch: run only what did not finish")
     @line_cell_magic
     def chain(self, line: str, cell: str | None = None) -> Any:
         """Compile a chain written in the chain language, run it, and show the result live.
@@ -89,6 +97,8 @@ class ChainMagics(Magics):
             %chain map_chain -i topic=cat
             %chain "what is {x}?" | model | str -i x=LCEL
             %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
+            %chain map_chain --batch rows --on dask
+            %chain map_chain --batch rows --on dask --resume
         """
         head, options = split_line(line, _CHAIN_FLAGS)
         argv = self._argv(options)
@@ -97,6 +107,8 @@ class ChainMagics(Magics):
             return None
         args = self._parse(self.chain, argv)
         check_chain_options(args)
+        if (args.on is not None or args.resume) and args.batch is None:
+            raise UsageError("--on and --resume go with --batch")
         ns = self.shell.user_ns if self.shell is not None else {}
         target = self._resolve(head, cell, args, ns)
         # Everything that can be checked before running is checked before the cell binds a name:
@@ -104,6 +116,9 @@ class ChainMagics(Magics):
         code = self._python_code(target) if args.to_python else None
         inputs = self._batch_inputs(args, ns) if args.batch is not None else None
         value = self._input(args.input, ns) if args.input is not None else None
+        plan = None
+        if inputs is not None and code is None and not args.dry_run:
+            plan = self._batch_plan(args, target.name, inputs)
         ns.update(target.bindings)
         if code is not None:
             from chainmagic.display import show_python
@@ -122,8 +137,8 @@ class ChainMagics(Magics):
                     mode=self.widgets,
                 )
             return None
-        if inputs is not None:
-            return self._batch(target.runnable, target.name, inputs, args, ns)
+        if inputs is not None and plan is not None:
+            return self._batch(target.runnable, target.name, inputs, plan, args, ns)
         return self._run(target.runnable, value, target.name, target.source, args, ns)
 
     @no_var_expand
@@ -417,31 +432,82 @@ class ChainMagics(Magics):
             raise result.error
         return returned
 
-    def _batch(
+    def _batch_plan(self, args: Any, name: str | None, inputs: list[Any]) -> tuple[Any, Any]:
+        """Where a batch runs and what it resumes, checked before the cell binds anything."""
+        resume = None
+        if args.resume:
+            resume = self._unfinished_batches().get(name)
+            if resume is None or not resume.unfinished:
+                raise UsageError(f"--resume: no unfinished batch of {name or 'this chain'}")
+            if resume.size != len(inputs):
+                raise UsageError(
+                    f"--resume: that batch had {resume.size} inputs, not {len(inputs)}"
+                )
+        client = self._batch_client(args.on if args.on is not None else self.batch_on)
+        return client, resume
+
+    def _unfinished_batches(self) -> dict[str | None, Any]:
+        unfinished: dict[str | None, Any] = self.__dict__.setdefault("_unfinished", {})
+        return unfinished
+
+    def _batch(  # noqa: PLR0917 - one private step of chain(), called once
         self,
         runnable: Runnable,
         name: str | None,
         inputs: list[Any],
+        plan: tuple[Any, Any],
         args: Any,
         ns: dict[str, Any],
     ) -> Any:
         from chainmagic.display import LiveDisplay
-        from chainmagic.run import execute_batch
+        from chainmagic.run.batching import batch as run_batch
+        from chainmagic.run.shipping import CannotTravel
 
+        client, resume = plan
+        values = list(inputs)
+        unfinished = self._unfinished_batches()
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
         try:
-            batch = execute_batch(
+            batch = run_batch(
                 runnable,
-                inputs,
+                values,
+                client,
                 name=name,
                 timeout=args.timeout or self.timeout or None,
                 max_concurrency=args.max_concurrency or self.max_concurrency or None,
+                resume=resume,
                 on_change=live.on_batch_change if live is not None else None,
             )
-        except BaseException as exc:
-            self._keep_interrupted(exc, live, args, ns)
+        except CannotTravel as exc:
+            raise UsageError(str(exc)) from None
+        except BaseException as interrupt:  # what finished is kept, shown, and resumable
+            partial = getattr(interrupt, "batch", None)
+            if partial is not None:
+                unfinished[name] = partial
+                self._deliver(live, partial, args, ns)
             raise
+        if batch.unfinished:
+            unfinished[name] = batch
+        else:
+            unfinished.pop(name, None)
         return self._deliver(live, batch, args, ns)
+
+    @staticmethod
+    def _batch_client(where: str) -> Any:
+        """The Dask client for ``--on`` (None: run here); what cannot work fails as a UsageError."""
+        where = where.strip()
+        if where in ("", "local"):
+            return None
+        if where != "dask" and "://" not in where:
+            raise UsageError(f"--on {where}: use 'dask' or a scheduler address (tcp://host:8786)")
+        try:
+            from chainmagic.run.clusters import client_for
+
+            return client_for(where)
+        except ImportError:
+            raise UsageError("--on needs Dask: pip install 'dask[distributed]'") from None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UsageError(f"--on {where}: cannot reach the scheduler ({exc})") from None
 
     def _keep_interrupted(
         self, exc: BaseException, live: Any, args: Any, ns: dict[str, Any]

@@ -112,7 +112,7 @@ def test_every_tutorial_runs_in_the_binder_environment(
 ) -> None:
     repo, python, env = binder_env
     notebooks = sorted((repo / "notebooks").glob("[0-9]*.ipynb"))
-    assert len(notebooks) == 5, notebooks
+    assert len(notebooks) == 6, notebooks
     out = tmp_path / "executed"
     run(
         [

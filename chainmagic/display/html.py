@@ -11,6 +11,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
+from chainmagic.display._cluster import cluster_line
 from chainmagic.display._common import (
     error_text,
     format_seconds,
@@ -33,6 +34,7 @@ __all__ = [
     "batch_html",
     "batch_table_html",
     "cards_html",
+    "cluster_html",
     "graph_html",
     "progress_html",
     "result_html",
@@ -79,6 +81,7 @@ def batch_html(batch: Any, limit: int | None = None) -> str:
         )
         parts = [
             f"<div><b>{html.escape(batch_summary(batch))}</b></div>",
+            cluster_html(batch),
             progress_html(batch),
             batch_table_html(batch, limit),
             total,
@@ -86,6 +89,23 @@ def batch_html(batch: Any, limit: int | None = None) -> str:
         return f'<div class="chainmagic-batch" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
         return _failed("BatchResult", exc)
+
+
+def cluster_html(batch: Any) -> str:
+    """Where a distributed batch ran, its pace and errors by kind, and its dashboard's link."""
+    line = cluster_line(batch)
+    if not line:
+        return ""
+    link = getattr(batch, "dashboard", None)
+    if isinstance(link, str) and link.startswith(("http://", "https://")):
+        href = html.escape(link, quote=True)
+        line_html = (
+            f'{html.escape(line)} · <a href="{href}" target="_blank" '
+            'style="color:inherit;text-decoration:underline">dashboard</a>'
+        )
+    else:
+        line_html = html.escape(line)
+    return f'<div style="color:{MUTED}">{line_html}</div>'
 
 
 def progress_html(batch: Any) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chainmagic.display._cluster import cluster_line
 from chainmagic.display._common import (
     Budget,
     error_path,
@@ -153,6 +154,11 @@ def _batch_text(batch: Any, limit: int | None) -> str:
         when = format_seconds(r.total) if r.total is not None else ""
         rows.append((str(i), one_line(value_text(r.input, 60), 30), out, when))
     lines = [batch_summary(batch)]
+    cluster = cluster_line(batch)
+    if cluster:
+        lines.append(cluster)
+    if getattr(batch, "dashboard", None):
+        lines.append(f"dashboard: {batch.dashboard}")
     if rows:
         w = [max(len(row[c]) for row in rows) for c in range(3)]
         for row in rows:

@@ -22,6 +22,7 @@ from chainmagic.display.html import (
     CARD_MIN_WIDTH,
     batch_html,
     batch_table_html,
+    cluster_html,
     result_html,
 )
 from chainmagic.display.text import batch_summary, batch_text, result_text
@@ -203,7 +204,7 @@ class BatchView(_LiveView):
         batch = self.batch
         results = list(batch.results)
         done = sum(r.status != "running" for r in results)
-        self._set(self.summary, f"<b>{html.escape(batch_summary(batch))}</b>")
+        self._set(self.summary, f"<b>{html.escape(batch_summary(batch))}</b>{cluster_html(batch)}")
         if self.progress.value != done:
             self.progress.value = done
         style = "danger" if any(r.status == "error" for r in results) else "info"

@@ -1,6 +1,17 @@
 """Running chains for display: results as plain data, events recorded live, a private loop."""
 
+from chainmagic.run.batching import batch
 from chainmagic.run.execute import BatchResult, execute, execute_batch
+from chainmagic.run.ratelimit import RateLimit
 from chainmagic.run.result import BranchResult, ChainResult, StepRecord
 
-__all__ = ["BatchResult", "BranchResult", "ChainResult", "StepRecord", "execute", "execute_batch"]
+__all__ = [
+    "BatchResult",
+    "BranchResult",
+    "ChainResult",
+    "RateLimit",
+    "StepRecord",
+    "batch",
+    "execute",
+    "execute_batch",
+]

@@ -202,6 +202,9 @@ class BatchResult:
     results: list[ChainResult] = field(default_factory=list)
     total: float | None = None
     size: int = 0
+    where: str | None = None  # None: this process; else e.g. "dask · 2 workers"
+    dashboard: str | None = None  # the cluster's dashboard, when it has one
+    elapsed: float | None = None  # seconds since the start, while it runs (pace and ETA)
 
     @property
     def done(self) -> int:
@@ -215,11 +218,18 @@ class BatchResult:
     def errors(self) -> int:
         return sum(r.status == "error" for r in self.results)
 
+    @property
+    def unfinished(self) -> list[int]:
+        """Indexes of the inputs with neither an output nor an error (cancelled, never run)."""
+        return [i for i, r in enumerate(self.results) if r.status not in ("ok", "error")]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "total": self.total,
             "size": self.size,
+            "where": self.where,
+            "dashboard": self.dashboard,
             "results": [r.to_dict() for r in self.results],
         }
 
@@ -293,9 +303,12 @@ def execute_batch(
 
     try:
         run_on_loop(all_of(), interrupted)
-    except BaseException as exc:  # interrupted: the error carries the rows that finished
+    except (
+        BaseException
+    ) as exc:  # interrupted: the rows that finished stay reachable (and resumable)
         batch.total = perf_counter() - start
         _attach(exc, batch)
+        exc.batch = batch  # type: ignore[attr-defined]
         raise
     batch.total = perf_counter() - start
     return batch

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -66,6 +68,10 @@ class OpenAIApp:
         self.embedding_dimensions = embedding_dimensions
         self._stats = Stats()
         self._faults = Faults()
+        # Requests/s the server accepts (over the last second); more get a 429. None: no limit.
+        self.rate_limit: float | None = None
+        self.rate_limited = 0  # 429s sent because rate_limit was exceeded
+        self._arrivals: deque[float] = deque()
 
     # -- settings -------------------------------------------------------------------
 
@@ -141,6 +147,8 @@ class OpenAIApp:
         """Zero the counters, forget ``last_request`` and disarm pending faults."""
         self._stats.reset()
         self._faults.clear()
+        self.rate_limited = 0
+        self._arrivals.clear()
 
     # -- request handling -----------------------------------------------------------
 
@@ -161,6 +169,7 @@ class OpenAIApp:
         self, request: wire.Request, payload: Any, bad_json: bool, writer: asyncio.StreamWriter
     ) -> bool:
         keep = request.keep_alive
+        limited = self._over_rate()  # counted on arrival, answered after the latency
         delay = self._latency_for(request)
         if delay > 0:
             await asyncio.sleep(delay)
@@ -168,6 +177,9 @@ class OpenAIApp:
         if auth_problem:
             return await send_error(writer, 401, auth_problem, keep)
         failure = self._faults.take_failure()
+        if failure is None and limited is not None:
+            self.rate_limited += 1
+            failure = limited
         if failure is not None:
             return await send_failure(writer, failure, keep)
         handler = self._route(request)
@@ -181,6 +193,20 @@ class OpenAIApp:
             return await handler(payload, writer, keep)
         except _BadRequest as exc:
             return await send_error(writer, 400, exc.message, keep, param=exc.param)
+
+    def _over_rate(self) -> Failure | None:
+        """A 429 when more than ``rate_limit`` requests arrived in the last second."""
+        limit = self.rate_limit
+        if not limit:
+            return None
+        now = time.monotonic()
+        arrivals = self._arrivals
+        while arrivals and arrivals[0] <= now - 1.0:
+            arrivals.popleft()
+        if len(arrivals) >= limit:
+            return Failure(429, 0.05, "Rate limit reached for requests (rate_limit of the mock).")
+        arrivals.append(now)
+        return None
 
     def _latency_for(self, request: wire.Request) -> float:
         """``x-mock-latency`` (seconds) overrides the global ``latency`` for one request."""

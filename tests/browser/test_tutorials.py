@@ -108,6 +108,15 @@ TUTORIALS: dict[str, list[View]] = {
         View("%chain joke -i topic=bear", texts=["They have bear feet."], timeline=True),
         View("%chaintime", timing=["joke", "poem", "map_chain"]),
     ],
+    "06_distributed.ipynb": [
+        View("rows = [", progress=True, texts=["5 inputs", "5 ok"]),
+        View(
+            "%chain pair --batch rows --on dask",
+            progress=True,
+            texts=["5 inputs", "5 ok", "dask ·", "dashboard"],
+            shot="distributed-batch",
+        ),
+    ],
 }
 
 

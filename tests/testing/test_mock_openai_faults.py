@@ -143,3 +143,17 @@ def test_reset_clears_counters_and_faults(openai_server):
     assert openai_server.counts == {}
     assert openai_server.last_request is None
     assert openai_server.pending_faults == (0, 0)
+
+
+def test_rate_limit_answers_429_past_n_requests_a_second(openai_server):
+    openai_server.rate_limit = 3
+    client = make_client(openai_server)
+    for _ in range(3):
+        client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    with pytest.raises(openai.RateLimitError, match="rate_limit of the mock"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    assert openai_server.rate_limited == 1
+    time.sleep(1.05)  # the window has moved on
+    client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    openai_server.reset()
+    assert openai_server.rate_limited == 0

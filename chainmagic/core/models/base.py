@@ -80,6 +80,10 @@ class BaseChatModel(Runnable):
     """A chat model as a step: input → messages → an :class:`AIMessage` (or chunks, streaming)."""
 
     model_name: str = "model"
+    # Something with ``acquire()``/``aacquire()`` before a call and ``release()`` after it, that
+    # paces this model's calls (e.g. one rate limit shared by every process of a distributed
+    # batch); None, the default, costs one attribute read.
+    rate_limiter: Any = None
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
         raise NotImplementedError
@@ -101,16 +105,53 @@ class BaseChatModel(Runnable):
         yield _as_chunk(await self._agenerate(messages))
 
     def _invoke(self, input: Any, run: Run | None) -> AIMessage:
-        return self._generate(to_messages(input))
+        messages = to_messages(input)
+        limiter = self.rate_limiter
+        if limiter is None:
+            return self._generate(messages)
+        limiter.acquire()
+        try:
+            return self._generate(messages)
+        finally:
+            limiter.release()
 
     async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
-        return await self._agenerate(to_messages(input))
+        messages = to_messages(input)
+        limiter = self.rate_limiter
+        if limiter is None:
+            return await self._agenerate(messages)
+        await limiter.aacquire()
+        try:
+            return await self._agenerate(messages)
+        finally:
+            limiter.release()
 
     def _stream(self, input: Any, run: Run | None) -> Iterator[AIMessageChunk]:
-        return self._chunks(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is None:
+            return self._chunks(messages)
+        return self._paced(messages)
+
+    def _paced(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        self.rate_limiter.acquire()
+        try:
+            yield from self._chunks(messages)
+        finally:
+            self.rate_limiter.release()
 
     def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
-        return self._achunks(to_messages(input))
+        messages = to_messages(input)
+        if self.rate_limiter is None:
+            return self._achunks(messages)
+        return self._apaced(messages)
+
+    async def _apaced(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        await self.rate_limiter.aacquire()
+        try:
+            async for chunk in self._achunks(messages):
+                yield chunk
+        finally:
+            self.rate_limiter.release()
 
 
 async def _nothing() -> AsyncIterator[Any]:
