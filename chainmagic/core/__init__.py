@@ -20,7 +20,7 @@ from chainmagic.core.messages import (
 )
 from chainmagic.core.models import BaseChatModel, FakeChatModel, init_chat_model, register_provider
 from chainmagic.core.parallel import RunnableMap, RunnableParallel
-from chainmagic.core.parsers import JsonOutputParser, StrOutputParser
+from chainmagic.core.parsers import JsonOutputParser, OutputParserException, StrOutputParser
 from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
 from chainmagic.core.prompts import (
     ChatPromptTemplate,
@@ -50,6 +50,7 @@ __all__ = [
     "JsonOutputParser",
     "MessagesPlaceholder",
     "OpenAIEmbeddings",
+    "OutputParserException",
     "PromptTemplate",
     "Run",
     "Runnable",

@@ -10,11 +10,38 @@ from chainmagic.core.events import Run
 from chainmagic.core.messages import BaseMessage, message_text
 from chainmagic.core.runnable import Runnable
 
-__all__ = ["JsonOutputParser", "OutputParserError", "StrOutputParser", "parse_partial_json"]
+__all__ = [
+    "JsonOutputParser",
+    "OutputParserError",
+    "OutputParserException",
+    "StrOutputParser",
+    "parse_partial_json",
+]
 
 
-class OutputParserError(ValueError):
-    """A model's output that the parser cannot read; shows the start of the text."""
+class OutputParserException(ValueError):
+    """A model's output that the parser cannot read; shows the start of the text.
+
+    A ``ValueError``, under LCEL's name; ``llm_output`` keeps the text that failed to parse and
+    ``observation`` / ``send_to_llm`` are there for agents that feed the failure back to a model.
+    """
+
+    def __init__(
+        self,
+        error: Any,
+        observation: str | None = None,
+        llm_output: str | None = None,
+        send_to_llm: bool = False,
+    ) -> None:
+        if send_to_llm and (observation is None or llm_output is None):
+            raise ValueError("send_to_llm needs both observation and llm_output")
+        super().__init__(error)
+        self.observation = observation
+        self.llm_output = llm_output
+        self.send_to_llm = send_to_llm
+
+
+OutputParserError = OutputParserException
 
 
 def _text(value: Any) -> str:
@@ -114,8 +141,8 @@ class JsonOutputParser(Runnable):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
-            raise OutputParserError(
-                f"the output is not valid JSON ({exc.msg}): {shown!r}"
+            raise OutputParserException(
+                f"the output is not valid JSON ({exc.msg}): {shown!r}", llm_output=text
             ) from None
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:

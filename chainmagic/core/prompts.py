@@ -21,6 +21,7 @@ __all__ = [
     "ChatPromptTemplate",
     "ChatPromptValue",
     "MessagesPlaceholder",
+    "MissingVariableError",
     "PromptTemplate",
     "StringPromptValue",
     "TemplateError",
@@ -30,7 +31,14 @@ __all__ = [
 
 
 class TemplateError(ValueError):
-    """A template that cannot be parsed, or an input that lacks one of its variables."""
+    """A template that cannot be parsed, or an input that does not fit it."""
+
+
+class MissingVariableError(TemplateError, KeyError):
+    """An input that lacks one of the prompt's variables: a ``KeyError``, as LCEL callers expect."""
+
+    def __str__(self) -> str:  # KeyError would show the message as a quoted repr
+        return str(self.args[0]) if self.args else ""
 
 
 def parse_template(text: str) -> tuple[tuple[str, str | None], ...]:
@@ -159,7 +167,7 @@ class _PromptBase(Runnable):
             if missing:
                 have = ", ".join(repr(k) for k in input) or "none"
                 need = ", ".join(repr(v) for v in missing)
-                raise TemplateError(f"the prompt needs {need} but the input has {have}")
+                raise MissingVariableError(f"the prompt needs {need} but the input has {have}")
             return input
         if len(self.input_variables) == 1:  # LCEL: a lone variable takes a plain input
             return {self.input_variables[0]: input}

@@ -23,12 +23,12 @@ from chainmagic.core.calls import (
     aobserved_root,
     astream_call,
     call,
+    finish,
     guarded,
     observed_root,
     stream_call,
 )
 from chainmagic.core.events import Run
-from chainmagic.errors import ChainRunError
 
 __all__ = ["Runnable", "coerce"]
 
@@ -98,13 +98,17 @@ class Runnable:
         """Run the step on one input and return its output."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is None or segment is not None:
-            return call(self, input, run, segment)
-        run.emit("start", input, self)
         try:
-            output = call(self, input, run, None)
-        except ChainRunError as err:
-            run.emit("error", err, self)
+            if run is None or segment is not None:
+                return call(self, input, run, segment)
+            run.emit("start", input, self)
+            try:
+                output = call(self, input, run, None)
+            except Exception as exc:
+                run.emit("error", exc, self)
+                raise
+        except Exception as exc:
+            finish(exc)
             raise
         run.emit("end", output, self)
         return output
@@ -113,13 +117,17 @@ class Runnable:
         """Async twin of :meth:`invoke`; branches of parallel maps become tasks."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is None or segment is not None:
-            return await acall(self, input, run, segment)
-        run.emit("start", input, self)
         try:
-            output = await acall(self, input, run, None)
-        except ChainRunError as err:
-            run.emit("error", err, self)
+            if run is None or segment is not None:
+                return await acall(self, input, run, segment)
+            run.emit("start", input, self)
+            try:
+                output = await acall(self, input, run, None)
+            except Exception as exc:
+                run.emit("error", exc, self)
+                raise
+        except Exception as exc:
+            finish(exc)
             raise
         run.emit("end", output, self)
         return output
@@ -128,10 +136,16 @@ class Runnable:
         """Yield the output in chunks as they are produced (tokens, for a model at the end)."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is not None and segment is None:
-            yield from observed_root(self, run, input, stream_call(self, iter((input,)), run, None))
-        else:
-            yield from stream_call(self, iter((input,)), run, segment)
+        try:
+            if run is not None and segment is None:
+                yield from observed_root(
+                    self, run, input, stream_call(self, iter((input,)), run, None)
+                )
+            else:
+                yield from stream_call(self, iter((input,)), run, segment)
+        except Exception as exc:
+            finish(exc)
+            raise
 
     async def astream(
         self, input: Any, config: Config | None = None, **kwargs: Any
@@ -145,8 +159,12 @@ class Runnable:
             )
         else:
             chunks = astream_call(self, _aiter_one(input), run, segment)
-        async for chunk in chunks:
-            yield chunk
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except Exception as exc:
+            finish(exc)
+            raise
 
     def astream_events(self, input: Any, config: Config | None = None) -> AsyncIterator[Any]:
         """Run once and yield every step's start/chunk/end/error :class:`Event` as it happens."""
@@ -164,8 +182,8 @@ class Runnable:
     ) -> list[Any]:
         """Invoke on every input, in parallel on the shared pool; outputs in input order.
 
-        With ``return_exceptions`` a failed input gives its :class:`ChainRunError` in its place;
-        otherwise the first failure is raised at once.
+        With ``return_exceptions`` a failed input gives its exception (the original object, step
+        path attached) in its place; otherwise the first failure is raised at once.
         """
         if not inputs:
             return []
@@ -181,6 +199,7 @@ class Runnable:
         hint = self.inline if self._hint is None else self._hint
         group = pool.run_parallel(thunks, [hint] * len(thunks), run.limiter if run else None)
         if group.error is not None:
+            finish(group.error)
             raise group.error
         self._hint = max(group.seconds) < pool.FAST
         return group.results
@@ -205,6 +224,7 @@ class Runnable:
         ]
         results, error, _ = await gather(factories, run.limiter if run else None)
         if error is not None:
+            finish(error)
             raise error
         return results
 
@@ -292,11 +312,16 @@ class Runnable:
         fallbacks: Sequence[Any],
         *,
         exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,),
+        exception_key: str | None = None,
     ) -> Runnable:
-        """Try ``fallbacks`` in order when this step fails with one of ``exceptions_to_handle``."""
+        """Try ``fallbacks`` in order when this step fails with one of ``exceptions_to_handle``.
+
+        With ``exception_key``, a dict input reaches each fallback with the previous failure added
+        under that key.
+        """
         from chainmagic.core.wrappers import RunnableWithFallbacks
 
-        return RunnableWithFallbacks(self, fallbacks, exceptions_to_handle)
+        return RunnableWithFallbacks(self, fallbacks, exceptions_to_handle, exception_key)
 
     def get_graph(self) -> Any:
         """The chain's shape: nodes and edges, drawable as ASCII, Mermaid or SVG."""

@@ -106,8 +106,11 @@ async def _once(
     probe = _Probe(keys, prefix)
     config = {"listener": probe, "run_name": label}
     start = perf_counter()
-    async for _ in chain.astream(input, config):
-        pass
+    try:
+        async for _ in chain.astream(input, config):
+            pass
+    except Exception as exc:  # recorded as the chain's last error: one line, with its step path
+        raise ChainRunError.of(exc, label) from exc
     end = perf_counter()
     first = probe.first if probe.first is not None else end
     return end - start, first - start, probe.spans

@@ -18,7 +18,7 @@ from chainmagic.core import (
 from chainmagic.core.calls import add
 from chainmagic.core.parsers import OutputParserError, parse_partial_json
 from chainmagic.core.prompts import StringPromptValue
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import step_path
 
 # -- StrOutputParser -------------------------------------------------------------------------------
 
@@ -66,16 +66,16 @@ def test_json_parser_tolerates_a_fenced_block_and_whitespace(text):
 
 
 def test_json_parser_explains_bad_json():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         JsonOutputParser().invoke(
             "the answer is 42, not JSON at all, sorry about that, truly sorry"
         )
-    cause = info.value.cause
+    cause = info.value
     assert isinstance(cause, OutputParserError)
     assert isinstance(cause, ValueError)
     assert str(cause).startswith("the output is not valid JSON (Expecting value): 'the answer")
     assert str(cause).endswith("...'")
-    assert info.value.path == ["JsonOutputParser"]
+    assert step_path(info.value) == ["JsonOutputParser"]
 
 
 def test_json_parser_streams_growing_partial_objects():
@@ -110,9 +110,9 @@ async def test_json_parser_astreams_partial_objects():
 
 def test_json_parser_stream_of_bad_json_fails_like_invoke():
     chain = "{x}" | FakeChatModel(["not json"]) | JsonOutputParser()
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         list(chain.stream({"x": ""}))
-    assert isinstance(info.value.cause, OutputParserError)
+    assert isinstance(info.value, OutputParserError)
 
 
 def test_json_parser_streams_top_level_scalars_and_lists():

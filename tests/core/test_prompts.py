@@ -16,7 +16,7 @@ from chainmagic.core import (
     SystemMessage,
 )
 from chainmagic.core.prompts import TemplateError, format_value, template_variables
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import step_path
 
 # -- ChatPromptTemplate ----------------------------------------------------------------------------
 
@@ -96,17 +96,17 @@ def test_from_messages_accepts_messages_placeholders_strings_and_aliases():
 
 def test_a_required_placeholder_must_be_given():
     prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{q}")])
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"q": "x"})
-    assert "'history'" in str(info.value.cause)
+    assert "'history'" in str(info.value)
 
 
 def test_a_placeholder_needs_messages():
     prompt = ChatPromptTemplate.from_messages([("placeholder", "{history}")])
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"history": "not a list"})
-    assert str(info.value.cause) == "'history' must be a list of messages, got str"
-    with pytest.raises(ChainRunError, match="must hold messages, got int"):
+    assert str(info.value) == "'history' must be a list of messages, got str"
+    with pytest.raises(Exception, match="must hold messages, got int"):
         prompt.invoke({"history": [1]})
 
 
@@ -149,19 +149,19 @@ def test_braces_inside_documents_are_never_interpreted():
 
 def test_a_missing_variable_names_it_and_what_the_input_has():
     prompt = ChatPromptTemplate.from_template("{context} {question}")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"question": "q", "lang": "it"})
-    cause = info.value.cause
+    cause = info.value
     assert isinstance(cause, TemplateError)
     assert str(cause) == "the prompt needs 'context' but the input has 'question', 'lang'"
-    assert info.value.path == ["ChatPromptTemplate"]
+    assert step_path(info.value) == ["ChatPromptTemplate"]
 
 
 def test_a_plain_input_for_several_variables_says_to_put_a_map_first():
     prompt = ChatPromptTemplate.from_template("{context} {question}")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke("just a string")
-    assert str(info.value.cause) == (
+    assert str(info.value) == (
         "the prompt needs a dict with 'context', 'question', got str "
         "(put a map like {context: ...} before it)"
     )
