@@ -23,11 +23,14 @@ from chainmagic.core.parallel import RunnableMap, RunnableParallel
 from chainmagic.core.parsers import JsonOutputParser, OutputParserException, StrOutputParser
 from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
 from chainmagic.core.prompts import (
+    AIMessagePromptTemplate,
     ChatPromptTemplate,
     ChatPromptValue,
+    HumanMessagePromptTemplate,
     MessagesPlaceholder,
     PromptTemplate,
     StringPromptValue,
+    SystemMessagePromptTemplate,
 )
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.core.sequence import RunnableSequence
@@ -37,6 +40,7 @@ __all__ = [
     "FAISS",
     "AIMessage",
     "AIMessageChunk",
+    "AIMessagePromptTemplate",
     "BaseChatModel",
     "BaseMessage",
     "ChatOpenAI",
@@ -47,6 +51,7 @@ __all__ = [
     "FakeChatModel",
     "HashingEmbeddings",
     "HumanMessage",
+    "HumanMessagePromptTemplate",
     "JsonOutputParser",
     "MessagesPlaceholder",
     "OpenAIEmbeddings",
@@ -68,6 +73,7 @@ __all__ = [
     "StrOutputParser",
     "StringPromptValue",
     "SystemMessage",
+    "SystemMessagePromptTemplate",
     "coerce",
     "init_chat_model",
     "register_provider",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainmagic.core.chat_prompts import BaseMessagePromptTemplate
 from chainmagic.core.lambdas import RunnableGenerator, RunnableLambda
 from chainmagic.core.messages import AIMessage, HumanMessage, SystemMessage
 from chainmagic.core.parallel import RunnableParallel
@@ -141,13 +142,17 @@ def _expr(
     if isinstance(step, ChatPromptTemplate):
         used.add("ChatPromptTemplate")
         first = step.messages[0] if len(step.messages) == 1 else None
-        if step.template is not None and isinstance(first, tuple) and first[0] is HumanMessage:
+        if (
+            step.template is not None
+            and isinstance(first, BaseMessagePromptTemplate)
+            and first.message_class is HumanMessage
+        ):
             return f"ChatPromptTemplate.from_template({step.template!r})"
         parts = []
         for part in step.messages:
-            if isinstance(part, tuple):
-                role = _ROLE.get(part[0], "human")
-                parts.append(f"({role!r}, {part[1].text!r})")
+            if isinstance(part, BaseMessagePromptTemplate) and part.prompt is not None:
+                role = _ROLE.get(part.message_class, "human")
+                parts.append(f"({role!r}, {part.prompt.template!r})")
             else:
                 raise CannotTranslate(f"a prompt part {part!r} has no Python spelling here")
         return f"ChatPromptTemplate.from_messages([{', '.join(parts)}])"
