@@ -73,6 +73,10 @@ class Runnable:
         async for chunk in self._astream(await aaccumulate(chunks), run):
             yield chunk
 
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        """What :meth:`bind` returns: this step with call options fixed (steps that take some)."""
+        raise TypeError(f"{self.name} takes no call options to bind ({', '.join(kwargs)})")
+
     # -- naming --------------------------------------------------------------------------------
 
     @property
@@ -166,6 +170,95 @@ class Runnable:
             finish(exc)
             raise
 
+    def transform(
+        self, input: Iterator[Any], config: Config | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """Stream over a stream: ``input`` yields chunks of this step's input, as they arrive."""
+        run = Run.from_config(config) if config else None
+        try:
+            yield from stream_call(self, iter(input), run, _root_segment(self, config))
+        except Exception as exc:
+            finish(exc)
+            raise
+
+    async def atransform(
+        self, input: AsyncIterator[Any], config: Config | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """Async twin of :meth:`transform`."""
+        run = Run.from_config(config) if config else None
+        try:
+            async for chunk in astream_call(self, input, run, _root_segment(self, config)):
+                yield chunk
+        except Exception as exc:
+            finish(exc)
+            raise
+
+    def batch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        """Invoke on every input in parallel; yield ``(index, output)`` in the order they finish.
+
+        Without ``return_exceptions`` the first failure is raised (outputs already yielded stay
+        yielded); with it, a failed input yields its exception.
+        """
+        from queue import SimpleQueue
+
+        run = Run.from_config(config) if config else None
+        segment = _root_segment(self, config)
+        done: SimpleQueue[tuple[int, Any, bool]] = SimpleQueue()
+
+        def one(i: int, x: Any) -> None:
+            try:
+                done.put((i, call(self, x, run.child(str(i)) if run else None, segment), True))
+            except Exception as exc:
+                finish(exc)
+                done.put((i, exc, False))
+
+        for i, x in enumerate(inputs):
+            pool.spawn(partial(one, i, x))
+        for _ in range(len(inputs)):
+            i, value, ok = done.get()
+            if not ok and not return_exceptions:
+                raise value
+            yield i, value
+
+    async def abatch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, Any]]:
+        """Async twin of :meth:`batch_as_completed`: one task per input, yielded as each ends."""
+        import asyncio
+
+        run = Run.from_config(config) if config else None
+        segment = _root_segment(self, config)
+
+        async def one(i: int, x: Any) -> tuple[int, Any, bool]:
+            try:
+                return i, await acall(self, x, run.child(str(i)) if run else None, segment), True
+            except Exception as exc:
+                finish(exc)
+                return i, exc, False
+
+        tasks = [asyncio.ensure_future(one(i, x)) for i, x in enumerate(inputs)]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                i, value, ok = await next_done
+                if not ok and not return_exceptions:
+                    raise value
+                yield i, value
+        finally:
+            for task in tasks:
+                task.cancel()
+
     def astream_events(self, input: Any, config: Config | None = None) -> AsyncIterator[Any]:
         """Run once and yield every step's start/chunk/end/error :class:`Event` as it happens."""
         from chainmagic.core.events import astream_events
@@ -255,6 +348,14 @@ class Runnable:
 
         return self | RunnableAssign(steps)
 
+    def bind(self, **kwargs: Any) -> Runnable:
+        """This step with call options fixed, e.g. ``model.bind(stop=["\\n"])``.
+
+        A model takes its call options (``stop``, ``max_tokens``...); a function step is called
+        with them as keyword arguments.
+        """
+        return self._with_kwargs(kwargs)
+
     def with_config(
         self,
         config: Config | None = None,
@@ -286,16 +387,32 @@ class Runnable:
         max_backoff: float = 5.0,
         jitter: float = 0.0,
         wait_exponential_jitter: bool | None = None,
+        exponential_jitter_params: Mapping[str, float] | None = None,
     ) -> Runnable:
         """Retry failures of the given types, waiting ``backoff × factorⁿ`` (capped) in between.
 
         ``jitter`` is a fraction of each wait, drawn at random; it is off by default so a retried
         chain's latency is predictable. ``wait_exponential_jitter=True`` (LCEL's flag) turns on
-        10 % jitter.
+        10 % jitter. ``exponential_jitter_params`` takes LCEL's spelling of the same: ``initial``,
+        ``max``, ``exp_base`` (seconds, seconds, factor) and ``jitter`` (up to that many seconds
+        added to each wait).
         """
         from chainmagic.core.wrappers import RunnableRetry
 
-        if wait_exponential_jitter:
+        extra = 0.0
+        if exponential_jitter_params:
+            params = dict(exponential_jitter_params)
+            unknown = set(params) - {"initial", "max", "exp_base", "jitter"}
+            if unknown:
+                raise ValueError(
+                    f"unknown exponential_jitter_params {sorted(unknown)} "
+                    "(use initial, max, exp_base, jitter)"
+                )
+            backoff = params.get("initial", backoff)
+            max_backoff = params.get("max", max_backoff)
+            backoff_factor = params.get("exp_base", backoff_factor)
+            extra = params.get("jitter", 0.0)
+        elif wait_exponential_jitter:
             jitter = jitter or 0.1
         return RunnableRetry(
             self,
@@ -305,6 +422,7 @@ class Runnable:
             factor=backoff_factor,
             max_backoff=max_backoff,
             jitter=jitter,
+            jitter_seconds=extra,
         )
 
     def with_fallbacks(

@@ -85,6 +85,7 @@ class RunnableRetry(_Wrapper):
         factor: float = 2.0,
         max_backoff: float = 5.0,
         jitter: float = 0.0,
+        jitter_seconds: float = 0.0,
     ) -> None:
         if attempts < 1:
             raise ValueError(f"stop_after_attempt must be at least 1, got {attempts}")
@@ -95,12 +96,15 @@ class RunnableRetry(_Wrapper):
         self.factor = factor
         self.max_backoff = max_backoff
         self.jitter = jitter
+        self.jitter_seconds = jitter_seconds
 
     def wait(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         seconds = min(self.backoff * self.factor ** (attempt - 1), self.max_backoff)
         if self.jitter:
             seconds *= 1 + random.uniform(-self.jitter, self.jitter)
+        if self.jitter_seconds:
+            seconds += random.uniform(0, self.jitter_seconds)
         return max(seconds, 0.0)
 
     def _retryable(self, exc: Exception, attempt: int) -> bool:
