@@ -212,3 +212,19 @@ class ForeignRunnable(Runnable):
         if hasattr(self.obj, "stream"):
             return iter(self.obj.stream(input))
         return super()._stream(input, run)
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        if hasattr(self.obj, "astream"):
+            async for chunk in self.obj.astream(input):
+                yield chunk
+            return
+        if hasattr(self.obj, "stream"):
+            async for chunk in transform_in_thread(lambda _: self.obj.stream(input), _nothing()):
+                yield chunk
+            return
+        yield await self._ainvoke(input, run)
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield

@@ -49,10 +49,16 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, BaseMessage):
         return message_text(value.content)
+    if _message_like(value):  # a LangChain message or chunk: its content, never its repr
+        return message_text(value.content)
     to_string = getattr(value, "to_string", None)
     if callable(to_string):
         return str(to_string())
     return str(value)
+
+
+def _message_like(value: Any) -> bool:
+    return isinstance(getattr(value, "type", None), str) and hasattr(value, "content")
 
 
 class StrOutputParser(Runnable):

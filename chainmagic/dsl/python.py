@@ -57,8 +57,17 @@ class CannotTranslate(ValueError):
     """A step that has no Python spelling (an object not reachable by a name)."""
 
 
-def to_python(chain: Any, *, name: str | None = None, langchain: bool = False) -> str:
-    """Python code that builds the same chain; assigns it to ``name`` (or ``chain``)."""
+def to_python(
+    chain: Any, *, name: str | None = None, langchain: bool = False, imports: str | None = None
+) -> str:
+    """Python code that builds the same chain; assigns it to ``name`` (or ``chain``).
+
+    ``imports="langchain"`` (or ``langchain=True``) imports from LangChain; ``"chainmagic"`` (the
+    default) from chainmagic.
+    """
+    if imports not in (None, "chainmagic", "langchain"):
+        raise ValueError(f"imports must be 'chainmagic' or 'langchain', got {imports!r}")
+    langchain = langchain or imports == "langchain"
     used: set[str] = set()
     models: dict[int, tuple[str, str]] = {}
     refs: set[str] = set()
