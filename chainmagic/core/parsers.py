@@ -123,6 +123,8 @@ def parse_partial_json(text: str) -> Any:
             closers.append("}" if ch == "{" else "]")
         elif ch in "}]" and closers:
             closers.pop()
+    if in_string and escaped:  # a string cut right after a backslash: drop the half escape
+        text = text[:-1]
     candidate = text + ('"' if in_string else "")
     # Drop a dangling separator or half-written key so the rest still parses.
     for trim in range(len(candidate), 0, -1):

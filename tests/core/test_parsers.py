@@ -148,3 +148,8 @@ def test_a_json_chain_in_a_prompt():
     prompt = ChatPromptTemplate.from_template('{{"topic": "{topic}"}}')  # the fake echoes it
     chain = prompt | FakeChatModel() | JsonOutputParser()
     assert chain.invoke({"topic": "owls"}) == {"topic": "owls"}
+
+
+def test_partial_json_keeps_a_string_cut_after_a_backslash():
+    assert parse_partial_json('{"path": "C:\\') == {"path": "C:"}
+    assert parse_partial_json('{"a": "x\\"y') == {"a": 'x"y'}
