@@ -153,3 +153,21 @@ def test_a_json_chain_in_a_prompt():
 def test_partial_json_keeps_a_string_cut_after_a_backslash():
     assert parse_partial_json('{"path": "C:\\') == {"path": "C:"}
     assert parse_partial_json('{"a": "x\\"y') == {"a": 'x"y'}
+
+
+def test_json_parser_diff_streams_json_patch_operations():
+    from chainmagic.core.parsers import json_patch
+
+    chunks = ['{"a": "x', 'y", "b": [1', ", 2]}"]
+    ops = list(JsonOutputParser(diff=True).transform(iter(chunks)))
+    assert ops[0] == [{"op": "replace", "path": "", "value": {"a": "x"}}]
+    assert ops[1] == [
+        {"op": "add", "path": "/b", "value": [1]},
+        {"op": "replace", "path": "/a", "value": "xy"},
+    ]
+    assert ops[2] == [{"op": "add", "path": "/b/1", "value": 2}]
+    assert json_patch({"a/b": 1, "gone": 0}, {"a/b": 2}) == [
+        {"op": "remove", "path": "/gone"},
+        {"op": "replace", "path": "/a~1b", "value": 2},
+    ]
+    assert JsonOutputParser(diff=True).invoke('{"a": 1}') == {"a": 1}  # invoke parses whole
