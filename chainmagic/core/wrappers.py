@@ -59,6 +59,9 @@ class RunnableBinding(_Wrapper):
         # An enclosing run's bound stays the one global bound.
         return Run(run.listener or listener, run.limiter, run.path, (*run.tags, *tags))
 
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        return RunnableBinding(self.bound._with_kwargs(kwargs), self.config)
+
     def _invoke(self, input: Any, run: Run | None) -> Any:
         return self.bound._invoke(input, self._run(run))
 

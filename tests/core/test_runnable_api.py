@@ -226,3 +226,9 @@ def test_fallbacks_raise_the_first_error_with_its_path():
         (RunnableLambda(str) | step).invoke(1)
     assert info.value.args == ("first",)
     assert step_path(info.value) == ["first"]
+
+
+def test_bind_through_with_config_keeps_the_settings():
+    model = FakeChatModel(responses=["a. b"]).with_config(run_name="m").bind(stop=". ")
+    assert model.invoke("x").content == "a"
+    assert model.name == "m"
