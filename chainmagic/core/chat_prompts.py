@@ -63,12 +63,21 @@ class BaseMessagePromptTemplate:
 
     def __init__(
         self,
-        content: str | Sequence[Any],
+        content: str | Sequence[Any] | None = None,
         *,
         template_format: str = "f-string",
         partial_variables: Mapping[str, Any] | None = None,
         message_class: type[BaseMessage] | None = None,
+        prompt: PromptTemplate | None = None,
     ) -> None:
+        if (
+            content is None
+        ):  # LCEL's spelling: HumanMessagePromptTemplate(prompt=PromptTemplate(...))
+            if prompt is None:
+                raise TypeError(f"{type(self).__name__} needs a template or prompt=")
+            content = prompt.template
+            template_format = prompt.template_format
+            partial_variables = {**prompt.partial_variables, **(partial_variables or {})}
         if message_class is not None:
             self.message_class = message_class  # type: ignore[misc]
         self.template_format = template_format

@@ -6,20 +6,46 @@ with ``+`` (that is how a streamed answer becomes one message). Reprs show conte
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 __all__ = [
     "AIMessage",
     "AIMessageChunk",
     "BaseMessage",
     "HumanMessage",
+    "InputTokenDetails",
+    "OutputTokenDetails",
     "SystemMessage",
+    "UsageMetadata",
     "add_usage",
     "merge_content",
     "merge_dicts",
     "merge_lists",
     "message_text",
 ]
+
+
+class InputTokenDetails(TypedDict, total=False):
+    """Where prompt tokens went (cache reads, audio...): nested in :class:`UsageMetadata`."""
+
+    audio: int
+    cache_creation: int
+    cache_read: int
+
+
+class OutputTokenDetails(TypedDict, total=False):
+    audio: int
+    reasoning: int
+
+
+class UsageMetadata(TypedDict, total=False):
+    """Token counts of one answer, as LCEL spells them; a plain dict at run time."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_token_details: InputTokenDetails
+    output_token_details: OutputTokenDetails
 
 
 class BaseMessage:

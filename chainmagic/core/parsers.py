@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from chainmagic.core.events import Run
@@ -14,8 +14,10 @@ __all__ = [
     "JsonOutputParser",
     "OutputParserError",
     "OutputParserException",
+    "SimpleJsonOutputParser",
     "StrOutputParser",
     "json_patch",
+    "parse_json_markdown",
     "parse_partial_json",
 ]
 
@@ -95,6 +97,24 @@ _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)(?:```|$)", re.DOTALL)
 def _strip_fence(text: str) -> str:
     match = _FENCE.search(text)
     return match.group(1) if match else text
+
+
+def parse_json_markdown(text: str, *, parser: Callable[[str], Any] | None = None) -> Any:
+    """JSON from a model's text, inside a fenced block or not; ``parser`` reads the JSON itself.
+
+    By default a cut-off object still parses (:func:`parse_partial_json`); what cannot be read at
+    all raises ``json.JSONDecodeError``, as ``json.loads`` would.
+    """
+    import json
+
+    body = _strip_fence(text).strip()
+    try:
+        return json.loads(body, strict=False)
+    except json.JSONDecodeError:
+        value = (parser or parse_partial_json)(body)
+        if value is None:
+            raise
+        return value
 
 
 def parse_partial_json(text: str) -> Any:
@@ -236,3 +256,6 @@ def _snapshot(value: Any) -> Any:
     if isinstance(value, list):
         return JsonSnapshotList(value)
     return value
+
+
+SimpleJsonOutputParser = JsonOutputParser  # LCEL's other name for the same parser

@@ -45,6 +45,11 @@ class Runnable:
     """
 
     composite: ClassVar[bool] = False
+
+    def __class_getitem__(cls, item: Any) -> type[Runnable]:
+        """``Runnable[str, int]`` in annotations, as LCEL's generic classes allow; no checking."""
+        return cls
+
     inline: bool = False
     label: str | None = None
     span: Any = None

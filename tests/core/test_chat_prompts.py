@@ -189,3 +189,11 @@ def test_validate_template_checks_given_input_variables():
 def test_a_plain_input_for_several_variables_is_a_type_error():
     with pytest.raises(TypeError, match="needs a dict with"):
         ChatPromptTemplate.from_template("{a}{b}").invoke("x")
+
+
+def test_message_templates_take_a_prompt_template():
+    template = HumanMessagePromptTemplate(prompt=PromptTemplate(template="hi {n}"))
+    assert template.input_variables == ["n"]
+    assert template.format(n="ann") == HumanMessage("hi ann")
+    with pytest.raises(TypeError, match="needs a template or prompt="):
+        HumanMessagePromptTemplate()

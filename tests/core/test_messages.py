@@ -201,3 +201,16 @@ def test_additional_kwargs_merge_and_conflicts_raise():
         a + AIMessageChunk("", additional_kwargs={"n": 2})
     with pytest.raises(TypeError, match="cannot merge 'f'"):
         a + AIMessageChunk("", additional_kwargs={"f": "text"})
+
+
+def test_usage_metadata_is_a_plain_dict_with_lcel_names():
+    from chainmagic.core.messages import InputTokenDetails, UsageMetadata
+
+    usage = UsageMetadata(
+        input_tokens=1,
+        output_tokens=2,
+        total_tokens=3,
+        input_token_details=InputTokenDetails(cache_read=1),
+    )
+    assert type(usage) is dict
+    assert add_usage(usage, usage)["input_token_details"] == {"cache_read": 2}

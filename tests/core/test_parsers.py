@@ -171,3 +171,13 @@ def test_json_parser_diff_streams_json_patch_operations():
         {"op": "replace", "path": "/a~1b", "value": 2},
     ]
     assert JsonOutputParser(diff=True).invoke('{"a": 1}') == {"a": 1}  # invoke parses whole
+
+
+def test_parse_json_markdown_and_the_simple_parser_name():
+    from chainmagic.core.parsers import SimpleJsonOutputParser, parse_json_markdown
+
+    assert parse_json_markdown('```json\n{"a": 1}\n```') == {"a": 1}
+    assert parse_json_markdown('{"a": [1, 2') == {"a": [1, 2]}
+    with pytest.raises(json.JSONDecodeError):
+        parse_json_markdown("no json here")
+    assert SimpleJsonOutputParser is JsonOutputParser

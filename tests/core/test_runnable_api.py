@@ -232,3 +232,10 @@ def test_bind_through_with_config_keeps_the_settings():
     model = FakeChatModel(responses=["a. b"]).with_config(run_name="m").bind(stop=". ")
     assert model.invoke("x").content == "a"
     assert model.name == "m"
+
+
+def test_runnable_classes_take_type_parameters_in_annotations():
+    from chainmagic.core import Runnable
+
+    assert Runnable[str, int] is Runnable
+    assert RunnableLambda[str, str] is RunnableLambda
