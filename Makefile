@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test check unit nbval browser binder chromium notebooks bench clean
+.PHONY: install lab test check unit nbval browser binder chromium notebooks bench conformance clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -58,6 +58,11 @@ test: check unit nbval browser binder
 
 bench: install
 	$(PY) -m bench
+
+# LangChain's own unit tests (downloaded at run time, cached in ~/.cache) against chainmagic.core;
+# not part of `make test`
+conformance: install
+	$(PY) -m bench.conformance
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -6,11 +6,18 @@ can tell "the chain is wrong" from "something else broke"::
     ChainError
     ├── ChainSyntaxError      also a SyntaxError: Python prints file <chain>, line and caret
     ├── ChainNameError        also a NameError; .name and .candidates (did-you-mean)
-    ├── ChainRunError         a step failed at run time; .path, .partial, original as __cause__
+    ├── ChainRunError         how a notebook run records a failed step; .path, .partial, .cause
     ├── IndexFileError        a saved vector store that cannot be loaded; also a ValueError; .path
     ├── ChainTimingError      every run of a %chaintime failed; .result is the TimingResult
     └── ModelError            a model call failed (status, one-line cause)
         └── MissingCredentialsError   names the environment variable to set
+
+An exception raised *inside a step* is not part of this tree and is never wrapped on its way out of
+``invoke``/``stream``/``batch``: the caller gets the original object, as with LCEL, so
+``except KeyError:`` works. It carries where it happened: ``chain_path`` (a list of segments, read it
+with :func:`step_path`), ``chain_partial`` (the finished siblings' results, :func:`partial_results`)
+and a traceback note ``in chain step map_chain › poem › model``. Only the magics' runner wraps it, in
+a :class:`ChainRunError`, so that a failed cell prints one line and keeps the partial results.
 
 Messages say what happened, where, and at most one useful hint.
 """
@@ -32,10 +39,28 @@ __all__ = [
     "IndexFileError",
     "MissingCredentialsError",
     "ModelError",
+    "partial_results",
     "redact",
+    "step_path",
 ]
 
 PATH_SEP = " › "
+
+
+def step_path(error: BaseException) -> list[str]:
+    """The steps a failure passed through (``["map_chain", "poem", "model"]``), outermost first."""
+    if isinstance(error, ChainRunError):
+        return list(error.path)
+    path = error.__dict__.get("chain_path")
+    return list(path) if isinstance(path, list) else []
+
+
+def partial_results(error: BaseException) -> dict[str, Any]:
+    """Results of the sibling branches that had finished when ``error`` was raised (key → output)."""
+    if isinstance(error, ChainRunError):
+        return dict(error.partial)
+    partial = error.__dict__.get("chain_partial")
+    return dict(partial) if isinstance(partial, dict) else {}
 
 
 class ChainError(Exception):
@@ -111,13 +136,27 @@ class ChainNameError(ChainError, NameError):
 
 
 class ChainRunError(ChainError):
-    """A step failed while the chain ran.
+    """A step failed while a notebook ran the chain: what the magics record, show and raise.
 
-    ``path`` names the failing step the way the chain was written (``map_chain › poem › model``); it is
-    built while the error travels out through the chain, so naming costs nothing until something fails.
-    ``partial`` holds the results of sibling branches that finished before the failure (key → output).
-    The original exception is ``__cause__`` (and ``cause``).
+    Python callers of the core never see it (they get the step's own exception); the magics' runner
+    wraps that exception with :meth:`of` so a failed cell prints one line. ``path`` names the failing
+    step the way the chain was written (``map_chain › poem › model``); ``partial`` holds the results of
+    sibling branches that finished before the failure (key → output). The original exception is
+    ``__cause__`` (and ``cause``).
     """
+
+    @classmethod
+    def of(cls, error: BaseException, name: str | None = None) -> ChainRunError:
+        """Wrap a step's exception, keeping the path and partial results it carries.
+
+        ``name`` is the path to use when the exception carries none (it failed outside any step).
+        """
+        if isinstance(error, ChainRunError):
+            return error
+        path = step_path(error) or ([name] if name else [])
+        wrapped = cls(error, path)
+        wrapped.partial = partial_results(error)
+        return wrapped
 
     def __init__(self, cause: BaseException, path: list[str] | None = None) -> None:
         super().__init__()

@@ -20,14 +20,17 @@ from chainmagic.core.messages import (
 )
 from chainmagic.core.models import BaseChatModel, FakeChatModel, init_chat_model, register_provider
 from chainmagic.core.parallel import RunnableMap, RunnableParallel
-from chainmagic.core.parsers import JsonOutputParser, StrOutputParser
+from chainmagic.core.parsers import JsonOutputParser, OutputParserException, StrOutputParser
 from chainmagic.core.passthrough import RunnableAssign, RunnablePassthrough, RunnablePick
 from chainmagic.core.prompts import (
+    AIMessagePromptTemplate,
     ChatPromptTemplate,
     ChatPromptValue,
+    HumanMessagePromptTemplate,
     MessagesPlaceholder,
     PromptTemplate,
     StringPromptValue,
+    SystemMessagePromptTemplate,
 )
 from chainmagic.core.runnable import Runnable, coerce
 from chainmagic.core.sequence import RunnableSequence
@@ -37,6 +40,7 @@ __all__ = [
     "FAISS",
     "AIMessage",
     "AIMessageChunk",
+    "AIMessagePromptTemplate",
     "BaseChatModel",
     "BaseMessage",
     "ChatOpenAI",
@@ -47,9 +51,11 @@ __all__ = [
     "FakeChatModel",
     "HashingEmbeddings",
     "HumanMessage",
+    "HumanMessagePromptTemplate",
     "JsonOutputParser",
     "MessagesPlaceholder",
     "OpenAIEmbeddings",
+    "OutputParserException",
     "PromptTemplate",
     "Run",
     "Runnable",
@@ -67,6 +73,7 @@ __all__ = [
     "StrOutputParser",
     "StringPromptValue",
     "SystemMessage",
+    "SystemMessagePromptTemplate",
     "coerce",
     "init_chat_model",
     "register_provider",

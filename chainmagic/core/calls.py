@@ -1,7 +1,8 @@
 """How one step is called inside a chain: error naming and events, in one place.
 
-A failing step's exception becomes a :class:`ChainRunError` at the innermost labelled step, and each
-labelled step it travels out through adds its segment to the front of ``err.path``. So a path like
+A failing step's exception travels out as itself (callers ``except ValueError:`` as with LCEL); each
+labelled step it passes through adds its segment to the front of its ``chain_path`` attribute, and the
+public call it leaves by (:func:`finish`) adds a traceback note naming the whole path. So a path like
 ``map_chain › poem › model`` costs nothing until something fails. Events are emitted only when the
 run has a listener; with ``run is None`` a call is one ``try`` around the step.
 """
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 from chainmagic.core import pool
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import PATH_SEP
 
 if TYPE_CHECKING:
     from chainmagic.core.events import Run
@@ -26,6 +27,8 @@ __all__ = [
     "aobserved_root",
     "astream_call",
     "call",
+    "finish",
+    "forget",
     "guarded",
     "name_error",
     "observed_root",
@@ -33,13 +36,47 @@ __all__ = [
 ]
 
 
-def name_error(exc: Exception, segment: str | None) -> ChainRunError:
-    """Turn ``exc`` into (or extend) the ChainRunError that names where it happened."""
-    if isinstance(exc, ChainRunError):
+def name_error(exc: BaseException, segment: str | None) -> None:
+    """Record that ``exc`` passed out through ``segment``: the segment goes first in its path.
+
+    The first step to see an exception starts its path afresh (an exception object may be raised
+    again in a later run); ``_chain_open`` says a path is being built, until :func:`finish` closes it.
+    """
+    state = exc.__dict__
+    if state.get("_chain_open"):
         if segment is not None:
-            exc.path.insert(0, segment)
-        return exc
-    return ChainRunError(exc, [segment] if segment is not None else None)
+            state["chain_path"].insert(0, segment)
+        return
+    state["chain_path"] = [segment] if segment is not None else []
+    state["chain_partial"] = {}
+    state["_chain_open"] = True
+
+
+def forget(exc: BaseException) -> None:
+    """``exc`` was handled inside the chain (a retry, a fallback): its path is no longer growing."""
+    exc.__dict__.pop("_chain_open", None)
+
+
+def finish(exc: BaseException) -> None:
+    """``exc`` leaves the chain by a public call: close its path and name it in a traceback note.
+
+    A note from an earlier run of the same exception object is replaced, never repeated.
+    """
+    state = exc.__dict__
+    if not state.pop("_chain_open", False):
+        return
+    notes = state.get("__notes__")
+    old = state.pop("_chain_note", None)
+    if old is not None and isinstance(notes, list) and old in notes:
+        notes.remove(old)
+    path = state.get("chain_path")
+    if path:
+        note = f"in chain step {PATH_SEP.join(path)}"
+        # What BaseException.add_note does (3.11+); on 3.10 the note is kept, just not printed.
+        if not isinstance(notes, list):
+            notes = state["__notes__"] = []
+        notes.append(note)
+        state["_chain_note"] = note
 
 
 def call(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
@@ -50,15 +87,16 @@ def call(step: Runnable, input: Any, run: Run | None, segment: str | None) -> An
         try:
             return step._invoke(input, child)
         except Exception as exc:
-            raise name_error(exc, segment) from _cause(exc)
+            name_error(exc, segment)
+            raise
     child = run.child(segment)
     child.emit("start", input, step)
     try:
         output = step._invoke(input, child)
     except Exception as exc:
-        err = name_error(exc, segment)
-        child.emit("error", err, step)
-        raise err from _cause(exc)
+        name_error(exc, segment)
+        child.emit("error", exc, step)
+        raise
     child.emit("end", output, step)
     return output
 
@@ -69,15 +107,16 @@ async def acall(step: Runnable, input: Any, run: Run | None, segment: str | None
         try:
             return await step._ainvoke(input, child)
         except Exception as exc:
-            raise name_error(exc, segment) from _cause(exc)
+            name_error(exc, segment)
+            raise
     child = run.child(segment)
     child.emit("start", input, step)
     try:
         output = await step._ainvoke(input, child)
     except Exception as exc:
-        err = name_error(exc, segment)
-        child.emit("error", err, step)
-        raise err from _cause(exc)
+        name_error(exc, segment)
+        child.emit("error", exc, step)
+        raise
     child.emit("end", output, step)
     return output
 
@@ -99,7 +138,8 @@ def stream_call(
         except Exception as exc:
             if upstream and exc is upstream[0]:
                 raise
-            raise name_error(exc, segment) from _cause(exc)
+            name_error(exc, segment)
+            raise
         return
     child = run.child(segment)
     final: Any = _NOTHING
@@ -111,9 +151,9 @@ def stream_call(
     except Exception as exc:
         if upstream and exc is upstream[0]:
             raise
-        err = name_error(exc, segment)
-        child.emit("error", err, step)
-        raise err from _cause(exc)
+        name_error(exc, segment)
+        child.emit("error", exc, step)
+        raise
     child.emit("end", None if final is _NOTHING else final, step)
 
 
@@ -129,7 +169,8 @@ async def astream_call(
         except Exception as exc:
             if upstream and exc is upstream[0]:
                 raise
-            raise name_error(exc, segment) from _cause(exc)
+            name_error(exc, segment)
+            raise
         return
     child = run.child(segment)
     final: Any = _NOTHING
@@ -141,9 +182,9 @@ async def astream_call(
     except Exception as exc:
         if upstream and exc is upstream[0]:
             raise
-        err = name_error(exc, segment)
-        child.emit("error", err, step)
-        raise err from _cause(exc)
+        name_error(exc, segment)
+        child.emit("error", exc, step)
+        raise
     child.emit("end", None if final is _NOTHING else final, step)
 
 
@@ -238,10 +279,6 @@ async def _aannounce(
         run.emit("start", None, step)
 
 
-def _cause(exc: Exception) -> BaseException:
-    return exc.cause if isinstance(exc, ChainRunError) else exc
-
-
 # -- the top of a public call: the root's own events, and batch items that keep their errors --
 
 
@@ -253,8 +290,8 @@ def observed_root(step: Runnable, run: Run, input: Any, chunks: Iterator[Any]) -
             run.emit("chunk", chunk, step)
             final = chunk if final is _NOTHING else add(final, chunk)
             yield chunk
-    except ChainRunError as err:
-        run.emit("error", err, step)
+    except Exception as exc:
+        run.emit("error", exc, step)
         raise
     run.emit("end", None if final is _NOTHING else final, step)
 
@@ -269,21 +306,24 @@ async def aobserved_root(
             run.emit("chunk", chunk, step)
             final = chunk if final is _NOTHING else add(final, chunk)
             yield chunk
-    except ChainRunError as err:
-        run.emit("error", err, step)
+    except Exception as exc:
+        run.emit("error", exc, step)
         raise
     run.emit("end", None if final is _NOTHING else final, step)
 
 
 def guarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
+    """One batch item with ``return_exceptions``: its output, or the exception itself."""
     try:
         return call(step, input, run, segment)
-    except ChainRunError as err:
-        return err
+    except Exception as exc:
+        finish(exc)
+        return exc
 
 
 async def aguarded(step: Runnable, input: Any, run: Run | None, segment: str | None) -> Any:
     try:
         return await acall(step, input, run, segment)
-    except ChainRunError as err:
-        return err
+    except Exception as exc:
+        finish(exc)
+        return exc

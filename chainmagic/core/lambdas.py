@@ -14,7 +14,7 @@ from typing import Any
 from chainmagic.core.aio import in_thread, run_sync, transform_in_thread
 from chainmagic.core.calls import aaccumulate, accumulate
 from chainmagic.core.events import Run
-from chainmagic.core.runnable import Runnable, _aiter_one
+from chainmagic.core.runnable import Runnable, _aiter_one, coerce
 
 __all__ = ["ForeignRunnable", "RunnableGenerator", "RunnableLambda", "is_generator_function"]
 
@@ -68,14 +68,22 @@ class RunnableLambda(Runnable):
         name = getattr(fn, "__name__", None) or type(fn).__name__
         return "lambda" if name == "<lambda>" else name
 
-    def _invoke(self, input: Any, run: Run | None) -> Any:
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        func = partial(self.func, **kwargs) if self.func is not None else None
+        afunc = partial(self.afunc, **kwargs) if self.afunc is not None else None
+        bound = RunnableLambda(func or afunc, afunc if func else None)  # type: ignore[arg-type]
+        bound.func, bound.afunc = func, afunc
+        bound.label = self.label or self._default_name()
+        return bound
+
+    def _call(self, input: Any) -> Any:
         if self.func is not None:
             return self.func(input)
         afunc = self.afunc
         assert afunc is not None
         return run_sync(lambda: afunc(input))
 
-    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+    async def _acall(self, input: Any) -> Any:
         if self.afunc is not None:
             return await self.afunc(input)
         func = self.func
@@ -83,6 +91,46 @@ class RunnableLambda(Runnable):
         if self.inline:
             return func(input)
         return await in_thread(partial(func, input))
+
+    # A function that returns a runnable routes its input there (LCEL's dynamic routing).
+
+    def _invoke(self, input: Any, run: Run | None) -> Any:
+        output = self.func(input) if self.func is not None else self._call(input)
+        if type(output) in _DATA or not _is_step(output):
+            return output
+        return coerce(output)._invoke(input, run)
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> Any:
+        output = await self._acall(input)
+        if _is_step(output):
+            return await coerce(output)._ainvoke(input, run)
+        return output
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        output = self._call(input)
+        if _is_step(output):
+            yield from coerce(output)._stream(input, run)
+        else:
+            yield output
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        output = await self._acall(input)
+        if _is_step(output):
+            async for chunk in coerce(output)._astream(input, run):
+                yield chunk
+        else:
+            yield output
+
+
+# Outputs that are plainly data: checked by type first, so a lambda step stays a few hundred ns.
+_DATA = frozenset({str, int, float, bool, dict, list, tuple, type(None), bytes})
+
+
+def _is_step(value: Any) -> bool:
+    """A function's output that is itself a step (ours, or anything with invoke), not data."""
+    return isinstance(value, Runnable) or (
+        not isinstance(value, type) and callable(getattr(value, "invoke", None))
+    )
 
 
 class RunnableGenerator(Runnable):
@@ -97,14 +145,14 @@ class RunnableGenerator(Runnable):
         atransform: Callable[[Any], Any] | None = None,
         name: str | None = None,
     ) -> None:
-        self.transform: Callable[[Any], Any] | None = transform
-        self.atransform = atransform
+        self._gen: Callable[[Any], Any] | None = transform
+        self._agen = atransform
         if _is(transform, _CO_ASYNC_GENERATOR):
-            self.transform, self.atransform = None, transform
+            self._gen, self._agen = None, transform
         self.label = name
 
     def _default_name(self) -> str:
-        fn = self.transform or self.atransform
+        fn = self._gen or self._agen
         return getattr(fn, "__name__", type(fn).__name__)
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
@@ -120,10 +168,10 @@ class RunnableGenerator(Runnable):
         return self._atransform(_aiter_one(input), run)
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
-        if self.transform is not None:
-            yield from self.transform(chunks)
+        if self._gen is not None:
+            yield from self._gen(chunks)
             return
-        atransform = self.atransform
+        atransform = self._agen
         assert atransform is not None
 
         async def collect() -> list[Any]:
@@ -136,11 +184,11 @@ class RunnableGenerator(Runnable):
         yield from run_sync(collect)
 
     async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
-        if self.atransform is not None:
-            async for chunk in self.atransform(chunks):
+        if self._agen is not None:
+            async for chunk in self._agen(chunks):
                 yield chunk
             return
-        transform = self.transform
+        transform = self._gen
         assert transform is not None
         async for chunk in transform_in_thread(transform, chunks):
             yield chunk
@@ -168,3 +216,19 @@ class ForeignRunnable(Runnable):
         if hasattr(self.obj, "stream"):
             return iter(self.obj.stream(input))
         return super()._stream(input, run)
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        if hasattr(self.obj, "astream"):
+            async for chunk in self.obj.astream(input):
+                yield chunk
+            return
+        if hasattr(self.obj, "stream"):
+            async for chunk in transform_in_thread(lambda _: self.obj.stream(input), _nothing()):
+                yield chunk
+            return
+        yield await self._ainvoke(input, run)
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield

@@ -6,17 +6,46 @@ with ``+`` (that is how a streamed answer becomes one message). Reprs show conte
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 __all__ = [
     "AIMessage",
     "AIMessageChunk",
     "BaseMessage",
     "HumanMessage",
+    "InputTokenDetails",
+    "OutputTokenDetails",
     "SystemMessage",
+    "UsageMetadata",
     "add_usage",
+    "merge_content",
+    "merge_dicts",
+    "merge_lists",
     "message_text",
 ]
+
+
+class InputTokenDetails(TypedDict, total=False):
+    """Where prompt tokens went (cache reads, audio...): nested in :class:`UsageMetadata`."""
+
+    audio: int
+    cache_creation: int
+    cache_read: int
+
+
+class OutputTokenDetails(TypedDict, total=False):
+    audio: int
+    reasoning: int
+
+
+class UsageMetadata(TypedDict, total=False):
+    """Token counts of one answer, as LCEL spells them; a plain dict at run time."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    input_token_details: InputTokenDetails
+    output_token_details: OutputTokenDetails
 
 
 class BaseMessage:
@@ -123,12 +152,12 @@ class AIMessageChunk(AIMessage):
         if not isinstance(other, AIMessageChunk):
             return NotImplemented
         return AIMessageChunk(
-            _join(self.content, other.content),
+            merge_content(self.content, other.content),
             id=self.id or other.id,
             name=self.name or other.name,
             response_metadata={**self.response_metadata, **other.response_metadata},
             usage_metadata=add_usage(self.usage_metadata, other.usage_metadata),
-            additional_kwargs={**self.additional_kwargs, **other.additional_kwargs},
+            additional_kwargs=merge_dicts(self.additional_kwargs, other.additional_kwargs),
         )
 
     def to_message(self) -> AIMessage:
@@ -142,13 +171,90 @@ class AIMessageChunk(AIMessage):
         )
 
 
-def add_usage(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
-    """Sum two usage dicts key by key (``None`` is zero)."""
+def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Sum two usage dicts key by key: nested token details add up too, ``None`` counts as nothing."""
     if not a:
-        return dict(b) if b else None
+        return _copy(b) if b else None
     if not b:
-        return dict(a)
-    return {k: a.get(k, 0) + b.get(k, 0) for k in {**a, **b}}
+        return _copy(a)
+    out = _copy(a)
+    for key, value in b.items():
+        mine = out.get(key)
+        if mine is None:
+            out[key] = _copy(value) if isinstance(value, dict) else value
+        elif value is None:
+            continue
+        elif isinstance(mine, dict) and isinstance(value, dict):
+            out[key] = add_usage(mine, value)
+        else:
+            out[key] = mine + value
+    return out
+
+
+def _copy(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: _copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+
+def merge_dicts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Join two chunks' dicts as streams build them: strings concatenate, dicts and lists merge.
+
+    Equal values stay as they are; any other clash (a number against a different number, a string
+    against a dict) is a ``TypeError`` naming the key, rather than one side silently winning.
+    """
+    out = dict(a)
+    for key, value in b.items():
+        if key not in out or out[key] is None:
+            out[key] = value
+        elif value is None or out[key] == value or key in ("index", "type"):
+            continue
+        elif isinstance(out[key], str) and isinstance(value, str):
+            out[key] += value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = merge_dicts(out[key], value)
+        elif isinstance(out[key], list) and isinstance(value, list):
+            out[key] = merge_lists(out[key], value)
+        else:
+            raise TypeError(
+                f"cannot merge {key!r}: {type(out[key]).__name__} {out[key]!r} "
+                f"and {type(value).__name__} {value!r}"
+            )
+    return out
+
+
+def merge_lists(a: list[Any], b: list[Any]) -> list[Any]:
+    """Join two chunks' lists: parts with the same integer ``index`` merge, the rest append."""
+    out = list(a)
+    for item in b:
+        index = item.get("index") if isinstance(item, dict) else None
+        if isinstance(index, int):
+            for i, mine in enumerate(out):
+                if isinstance(mine, dict) and mine.get("index") == index:
+                    out[i] = merge_dicts(mine, item)
+                    break
+            else:
+                out.append(item)
+        else:
+            out.append(item)
+    return out
+
+
+def merge_content(a: Any, b: Any) -> Any:
+    """Join two chunks' content: text to text, and text and part lists the way LCEL joins them."""
+    if isinstance(a, str):
+        if isinstance(b, str):
+            return a + b
+        if isinstance(b, list):
+            return [a, *b] if a else list(b)
+    elif isinstance(a, list):
+        if isinstance(b, list):
+            return merge_lists(a, b)
+        if isinstance(b, str):
+            if not b:
+                return list(a)
+            if a and isinstance(a[-1], str):
+                return [*a[:-1], a[-1] + b]
+            return [*a, b]
+    return message_text(a) + message_text(b)
 
 
 def message_text(content: Any) -> str:
@@ -164,11 +270,3 @@ def message_text(content: Any) -> str:
                 parts.append(str(part.get("text", "")))
         return "".join(parts)
     return str(content)
-
-
-def _join(a: Any, b: Any) -> Any:
-    if isinstance(a, str) and isinstance(b, str):
-        return a + b
-    if isinstance(a, list) and isinstance(b, list):
-        return a + b
-    return message_text(a) + message_text(b)

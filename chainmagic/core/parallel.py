@@ -2,7 +2,7 @@
 
 Sync branches run on the shared pool (see :mod:`chainmagic.core.pool`), async ones as tasks. The
 first failure surfaces at once: async siblings are cancelled, sync ones abandoned, and the raised
-:class:`ChainRunError` carries the finished siblings' results in ``.partial``. Streams yield
+exception (the branch's own) carries the finished siblings' results in ``.chain_partial``. Streams yield
 ``{key: chunk}`` as chunks arrive from any branch.
 """
 
@@ -27,7 +27,6 @@ from chainmagic.core.calls import (
 )
 from chainmagic.core.events import Limiter, Run
 from chainmagic.core.runnable import Runnable, coerce
-from chainmagic.errors import ChainRunError
 
 __all__ = ["RunnableMap", "RunnableParallel", "gather"]
 
@@ -206,7 +205,7 @@ async def gather(
     if n == 1:
         try:
             results[0] = await factories[0]()
-        except ChainRunError as err:
+        except Exception as err:
             return results, err, {}
         return results, None, {0: results[0]}
     todo = deque(range(n))
@@ -242,8 +241,10 @@ async def gather(
 
 
 def _with_partial(error: BaseException, finished: dict[str, Any]) -> BaseException:
-    if isinstance(error, ChainRunError) and not error.partial:
-        error.partial = finished
+    """Attach the finished siblings' results to ``error`` (the innermost map's, if nested)."""
+    state = error.__dict__
+    if not state.get("chain_partial"):
+        state["chain_partial"] = finished
     return error
 
 

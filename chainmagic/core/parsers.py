@@ -3,18 +3,48 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from chainmagic.core.events import Run
 from chainmagic.core.messages import BaseMessage, message_text
 from chainmagic.core.runnable import Runnable
 
-__all__ = ["JsonOutputParser", "OutputParserError", "StrOutputParser", "parse_partial_json"]
+__all__ = [
+    "JsonOutputParser",
+    "OutputParserError",
+    "OutputParserException",
+    "SimpleJsonOutputParser",
+    "StrOutputParser",
+    "json_patch",
+    "parse_json_markdown",
+    "parse_partial_json",
+]
 
 
-class OutputParserError(ValueError):
-    """A model's output that the parser cannot read; shows the start of the text."""
+class OutputParserException(ValueError):
+    """A model's output that the parser cannot read; shows the start of the text.
+
+    A ``ValueError``, under LCEL's name; ``llm_output`` keeps the text that failed to parse and
+    ``observation`` / ``send_to_llm`` are there for agents that feed the failure back to a model.
+    """
+
+    def __init__(
+        self,
+        error: Any,
+        observation: str | None = None,
+        llm_output: str | None = None,
+        send_to_llm: bool = False,
+    ) -> None:
+        if send_to_llm and (observation is None or llm_output is None):
+            raise ValueError("send_to_llm needs both observation and llm_output")
+        super().__init__(error)
+        self.observation = observation
+        self.llm_output = llm_output
+        self.send_to_llm = send_to_llm
+
+
+OutputParserError = OutputParserException
 
 
 def _text(value: Any) -> str:
@@ -22,10 +52,16 @@ def _text(value: Any) -> str:
         return value
     if isinstance(value, BaseMessage):
         return message_text(value.content)
+    if _message_like(value):  # a LangChain message or chunk: its content, never its repr
+        return message_text(value.content)
     to_string = getattr(value, "to_string", None)
     if callable(to_string):
         return str(to_string())
     return str(value)
+
+
+def _message_like(value: Any) -> bool:
+    return isinstance(getattr(value, "type", None), str) and hasattr(value, "content")
 
 
 class StrOutputParser(Runnable):
@@ -63,6 +99,24 @@ def _strip_fence(text: str) -> str:
     return match.group(1) if match else text
 
 
+def parse_json_markdown(text: str, *, parser: Callable[[str], Any] | None = None) -> Any:
+    """JSON from a model's text, inside a fenced block or not; ``parser`` reads the JSON itself.
+
+    By default a cut-off object still parses (:func:`parse_partial_json`); what cannot be read at
+    all raises ``json.JSONDecodeError``, as ``json.loads`` would.
+    """
+    import json
+
+    body = _strip_fence(text).strip()
+    try:
+        return json.loads(body, strict=False)
+    except json.JSONDecodeError:
+        value = (parser or parse_partial_json)(body)
+        if value is None:
+            raise
+        return value
+
+
 def parse_partial_json(text: str) -> Any:
     """Parse JSON that may be cut off, closing open strings and brackets; ``None`` if not yet JSON."""
     import json
@@ -90,6 +144,8 @@ def parse_partial_json(text: str) -> Any:
             closers.append("}" if ch == "{" else "]")
         elif ch in "}]" and closers:
             closers.pop()
+    if in_string and escaped:  # a string cut right after a backslash: drop the half escape
+        text = text[:-1]
     candidate = text + ('"' if in_string else "")
     # Drop a dangling separator or half-written key so the rest still parses.
     for trim in range(len(candidate), 0, -1):
@@ -102,9 +158,17 @@ def parse_partial_json(text: str) -> Any:
 
 
 class JsonOutputParser(Runnable):
-    """JSON from a model's text, tolerating a fenced ```json block; streams partial objects."""
+    """JSON from a model's text, tolerating a fenced ```json block; streams partial objects.
+
+    With ``diff=True`` a stream yields JSON Patch operations (RFC 6902) from one partial object to
+    the next instead of the objects themselves, as LCEL's parser does.
+    """
 
     inline = True
+
+    def __init__(self, *, diff: bool = False, pydantic_object: Any = None) -> None:
+        self.diff = diff
+        self.pydantic_object = pydantic_object
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
         import json
@@ -114,31 +178,76 @@ class JsonOutputParser(Runnable):
             return json.loads(text)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
-            raise OutputParserError(
-                f"the output is not valid JSON ({exc.msg}): {shown!r}"
+            raise OutputParserException(
+                f"the output is not valid JSON ({exc.msg}): {shown!r}", llm_output=text
             ) from None
+
+    def _next(self, text: str, last: Any) -> tuple[Any, Any]:
+        """``(value, what to yield)`` for the text so far; nothing to yield while it is unchanged."""
+        value = parse_partial_json(text)
+        if value is None or value == last:
+            return last, _NO_CHUNK
+        if self.diff:
+            return value, json_patch(last, value)
+        return value, _snapshot(value)
 
     def _transform(self, chunks: Iterator[Any], run: Run | None) -> Iterator[Any]:
         text, last = "", None
         for chunk in chunks:
             text += _text(chunk)
-            value = parse_partial_json(text)
-            if value is not None and value != last:
-                last = value
-                yield _snapshot(value)
+            last, out = self._next(text, last)
+            if out is not _NO_CHUNK:
+                yield out
         if last is None:
-            yield self._invoke(text, run)
+            value = self._invoke(text, run)
+            yield json_patch(None, value) if self.diff else value
 
     async def _atransform(self, chunks: AsyncIterator[Any], run: Run | None) -> AsyncIterator[Any]:
         text, last = "", None
         async for chunk in chunks:
             text += _text(chunk)
-            value = parse_partial_json(text)
-            if value is not None and value != last:
-                last = value
-                yield _snapshot(value)
+            last, out = self._next(text, last)
+            if out is not _NO_CHUNK:
+                yield out
         if last is None:
-            yield self._invoke(text, run)
+            value = self._invoke(text, run)
+            yield json_patch(None, value) if self.diff else value
+
+
+_NO_CHUNK: Any = object()
+
+
+def json_patch(old: Any, new: Any, path: str = "") -> list[dict[str, Any]]:
+    """JSON Patch operations that turn ``old`` into ``new``, as a growing object needs them.
+
+    Dicts are compared key by key and lists index by index (a list that grew gets ``add`` at the
+    new indexes); anything else that changed is replaced whole.
+    """
+    if isinstance(old, dict) and isinstance(new, dict):
+        ops: list[dict[str, Any]] = [
+            {"op": "remove", "path": f"{path}/{_pointer(key)}"} for key in old if key not in new
+        ]
+        # Removals, then new keys, then changed ones: the order jsonpatch's make_patch gives.
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": f"{path}/{_pointer(key)}", "value": value})
+        for key, value in new.items():
+            if key in old and old[key] != value:
+                ops.extend(json_patch(old[key], value, f"{path}/{_pointer(key)}"))
+        return ops
+    if isinstance(old, list) and isinstance(new, list) and len(new) >= len(old):
+        ops = []
+        for i, value in enumerate(new):
+            if i >= len(old):
+                ops.append({"op": "add", "path": f"{path}/{i}", "value": value})
+            elif old[i] != value:
+                ops.extend(json_patch(old[i], value, f"{path}/{i}"))
+        return ops
+    return [{"op": "replace", "path": path, "value": new}]
+
+
+def _pointer(key: Any) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _snapshot(value: Any) -> Any:
@@ -147,3 +256,6 @@ def _snapshot(value: Any) -> Any:
     if isinstance(value, list):
         return JsonSnapshotList(value)
     return value
+
+
+SimpleJsonOutputParser = JsonOutputParser  # LCEL's other name for the same parser

@@ -23,12 +23,12 @@ from chainmagic.core.calls import (
     aobserved_root,
     astream_call,
     call,
+    finish,
     guarded,
     observed_root,
     stream_call,
 )
 from chainmagic.core.events import Run
-from chainmagic.errors import ChainRunError
 
 __all__ = ["Runnable", "coerce"]
 
@@ -45,6 +45,11 @@ class Runnable:
     """
 
     composite: ClassVar[bool] = False
+
+    def __class_getitem__(cls, item: Any) -> type[Runnable]:
+        """``Runnable[str, int]`` in annotations, as LCEL's generic classes allow; no checking."""
+        return cls
+
     inline: bool = False
     label: str | None = None
     span: Any = None
@@ -73,6 +78,10 @@ class Runnable:
         async for chunk in self._astream(await aaccumulate(chunks), run):
             yield chunk
 
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        """What :meth:`bind` returns: this step with call options fixed (steps that take some)."""
+        raise TypeError(f"{self.name} takes no call options to bind ({', '.join(kwargs)})")
+
     # -- naming --------------------------------------------------------------------------------
 
     @property
@@ -98,13 +107,17 @@ class Runnable:
         """Run the step on one input and return its output."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is None or segment is not None:
-            return call(self, input, run, segment)
-        run.emit("start", input, self)
         try:
-            output = call(self, input, run, None)
-        except ChainRunError as err:
-            run.emit("error", err, self)
+            if run is None or segment is not None:
+                return call(self, input, run, segment)
+            run.emit("start", input, self)
+            try:
+                output = call(self, input, run, None)
+            except Exception as exc:
+                run.emit("error", exc, self)
+                raise
+        except Exception as exc:
+            finish(exc)
             raise
         run.emit("end", output, self)
         return output
@@ -113,13 +126,17 @@ class Runnable:
         """Async twin of :meth:`invoke`; branches of parallel maps become tasks."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is None or segment is not None:
-            return await acall(self, input, run, segment)
-        run.emit("start", input, self)
         try:
-            output = await acall(self, input, run, None)
-        except ChainRunError as err:
-            run.emit("error", err, self)
+            if run is None or segment is not None:
+                return await acall(self, input, run, segment)
+            run.emit("start", input, self)
+            try:
+                output = await acall(self, input, run, None)
+            except Exception as exc:
+                run.emit("error", exc, self)
+                raise
+        except Exception as exc:
+            finish(exc)
             raise
         run.emit("end", output, self)
         return output
@@ -128,10 +145,16 @@ class Runnable:
         """Yield the output in chunks as they are produced (tokens, for a model at the end)."""
         run = Run.from_config(config) if config else None
         segment = _root_segment(self, config)
-        if run is not None and segment is None:
-            yield from observed_root(self, run, input, stream_call(self, iter((input,)), run, None))
-        else:
-            yield from stream_call(self, iter((input,)), run, segment)
+        try:
+            if run is not None and segment is None:
+                yield from observed_root(
+                    self, run, input, stream_call(self, iter((input,)), run, None)
+                )
+            else:
+                yield from stream_call(self, iter((input,)), run, segment)
+        except Exception as exc:
+            finish(exc)
+            raise
 
     async def astream(
         self, input: Any, config: Config | None = None, **kwargs: Any
@@ -145,8 +168,101 @@ class Runnable:
             )
         else:
             chunks = astream_call(self, _aiter_one(input), run, segment)
-        async for chunk in chunks:
-            yield chunk
+        try:
+            async for chunk in chunks:
+                yield chunk
+        except Exception as exc:
+            finish(exc)
+            raise
+
+    def transform(
+        self, input: Iterator[Any], config: Config | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """Stream over a stream: ``input`` yields chunks of this step's input, as they arrive."""
+        run = Run.from_config(config) if config else None
+        try:
+            yield from stream_call(self, iter(input), run, _root_segment(self, config))
+        except Exception as exc:
+            finish(exc)
+            raise
+
+    async def atransform(
+        self, input: AsyncIterator[Any], config: Config | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """Async twin of :meth:`transform`."""
+        run = Run.from_config(config) if config else None
+        try:
+            async for chunk in astream_call(self, input, run, _root_segment(self, config)):
+                yield chunk
+        except Exception as exc:
+            finish(exc)
+            raise
+
+    def batch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        """Invoke on every input in parallel; yield ``(index, output)`` in the order they finish.
+
+        Without ``return_exceptions`` the first failure is raised (outputs already yielded stay
+        yielded); with it, a failed input yields its exception.
+        """
+        from queue import SimpleQueue
+
+        run = Run.from_config(config) if config else None
+        segment = _root_segment(self, config)
+        done: SimpleQueue[tuple[int, Any, bool]] = SimpleQueue()
+
+        def one(i: int, x: Any) -> None:
+            try:
+                done.put((i, call(self, x, run.child(str(i)) if run else None, segment), True))
+            except Exception as exc:
+                finish(exc)
+                done.put((i, exc, False))
+
+        for i, x in enumerate(inputs):
+            pool.spawn(partial(one, i, x))
+        for _ in range(len(inputs)):
+            i, value, ok = done.get()
+            if not ok and not return_exceptions:
+                raise value
+            yield i, value
+
+    async def abatch_as_completed(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[tuple[int, Any]]:
+        """Async twin of :meth:`batch_as_completed`: one task per input, yielded as each ends."""
+        import asyncio
+
+        run = Run.from_config(config) if config else None
+        segment = _root_segment(self, config)
+
+        async def one(i: int, x: Any) -> tuple[int, Any, bool]:
+            try:
+                return i, await acall(self, x, run.child(str(i)) if run else None, segment), True
+            except Exception as exc:
+                finish(exc)
+                return i, exc, False
+
+        tasks = [asyncio.ensure_future(one(i, x)) for i, x in enumerate(inputs)]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                i, value, ok = await next_done
+                if not ok and not return_exceptions:
+                    raise value
+                yield i, value
+        finally:
+            for task in tasks:
+                task.cancel()
 
     def astream_events(self, input: Any, config: Config | None = None) -> AsyncIterator[Any]:
         """Run once and yield every step's start/chunk/end/error :class:`Event` as it happens."""
@@ -164,8 +280,8 @@ class Runnable:
     ) -> list[Any]:
         """Invoke on every input, in parallel on the shared pool; outputs in input order.
 
-        With ``return_exceptions`` a failed input gives its :class:`ChainRunError` in its place;
-        otherwise the first failure is raised at once.
+        With ``return_exceptions`` a failed input gives its exception (the original object, step
+        path attached) in its place; otherwise the first failure is raised at once.
         """
         if not inputs:
             return []
@@ -181,6 +297,7 @@ class Runnable:
         hint = self.inline if self._hint is None else self._hint
         group = pool.run_parallel(thunks, [hint] * len(thunks), run.limiter if run else None)
         if group.error is not None:
+            finish(group.error)
             raise group.error
         self._hint = max(group.seconds) < pool.FAST
         return group.results
@@ -205,6 +322,7 @@ class Runnable:
         ]
         results, error, _ = await gather(factories, run.limiter if run else None)
         if error is not None:
+            finish(error)
             raise error
         return results
 
@@ -234,6 +352,14 @@ class Runnable:
         from chainmagic.core.passthrough import RunnableAssign
 
         return self | RunnableAssign(steps)
+
+    def bind(self, **kwargs: Any) -> Runnable:
+        """This step with call options fixed, e.g. ``model.bind(stop=["\\n"])``.
+
+        A model takes its call options (``stop``, ``max_tokens``...); a function step is called
+        with them as keyword arguments.
+        """
+        return self._with_kwargs(kwargs)
 
     def with_config(
         self,
@@ -266,16 +392,32 @@ class Runnable:
         max_backoff: float = 5.0,
         jitter: float = 0.0,
         wait_exponential_jitter: bool | None = None,
+        exponential_jitter_params: Mapping[str, float] | None = None,
     ) -> Runnable:
         """Retry failures of the given types, waiting ``backoff × factorⁿ`` (capped) in between.
 
         ``jitter`` is a fraction of each wait, drawn at random; it is off by default so a retried
         chain's latency is predictable. ``wait_exponential_jitter=True`` (LCEL's flag) turns on
-        10 % jitter.
+        10 % jitter. ``exponential_jitter_params`` takes LCEL's spelling of the same: ``initial``,
+        ``max``, ``exp_base`` (seconds, seconds, factor) and ``jitter`` (up to that many seconds
+        added to each wait).
         """
         from chainmagic.core.wrappers import RunnableRetry
 
-        if wait_exponential_jitter:
+        extra = 0.0
+        if exponential_jitter_params:
+            params = dict(exponential_jitter_params)
+            unknown = set(params) - {"initial", "max", "exp_base", "jitter"}
+            if unknown:
+                raise ValueError(
+                    f"unknown exponential_jitter_params {sorted(unknown)} "
+                    "(use initial, max, exp_base, jitter)"
+                )
+            backoff = params.get("initial", backoff)
+            max_backoff = params.get("max", max_backoff)
+            backoff_factor = params.get("exp_base", backoff_factor)
+            extra = params.get("jitter", 0.0)
+        elif wait_exponential_jitter:
             jitter = jitter or 0.1
         return RunnableRetry(
             self,
@@ -285,6 +427,7 @@ class Runnable:
             factor=backoff_factor,
             max_backoff=max_backoff,
             jitter=jitter,
+            jitter_seconds=extra,
         )
 
     def with_fallbacks(
@@ -292,11 +435,16 @@ class Runnable:
         fallbacks: Sequence[Any],
         *,
         exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,),
+        exception_key: str | None = None,
     ) -> Runnable:
-        """Try ``fallbacks`` in order when this step fails with one of ``exceptions_to_handle``."""
+        """Try ``fallbacks`` in order when this step fails with one of ``exceptions_to_handle``.
+
+        With ``exception_key``, a dict input reaches each fallback with the previous failure added
+        under that key.
+        """
         from chainmagic.core.wrappers import RunnableWithFallbacks
 
-        return RunnableWithFallbacks(self, fallbacks, exceptions_to_handle)
+        return RunnableWithFallbacks(self, fallbacks, exceptions_to_handle, exception_key)
 
     def get_graph(self) -> Any:
         """The chain's shape: nodes and edges, drawable as ASCII, Mermaid or SVG."""

@@ -11,9 +11,9 @@ import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from chainmagic.core.calls import forget
 from chainmagic.core.events import Limiter, Run
 from chainmagic.core.runnable import Runnable, coerce
-from chainmagic.errors import ChainRunError
 
 __all__ = ["RunnableBinding", "RunnableRetry", "RunnableWithFallbacks"]
 
@@ -59,6 +59,9 @@ class RunnableBinding(_Wrapper):
         # An enclosing run's bound stays the one global bound.
         return Run(run.listener or listener, run.limiter, run.path, (*run.tags, *tags))
 
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        return RunnableBinding(self.bound._with_kwargs(kwargs), self.config)
+
     def _invoke(self, input: Any, run: Run | None) -> Any:
         return self.bound._invoke(input, self._run(run))
 
@@ -85,6 +88,7 @@ class RunnableRetry(_Wrapper):
         factor: float = 2.0,
         max_backoff: float = 5.0,
         jitter: float = 0.0,
+        jitter_seconds: float = 0.0,
     ) -> None:
         if attempts < 1:
             raise ValueError(f"stop_after_attempt must be at least 1, got {attempts}")
@@ -95,17 +99,22 @@ class RunnableRetry(_Wrapper):
         self.factor = factor
         self.max_backoff = max_backoff
         self.jitter = jitter
+        self.jitter_seconds = jitter_seconds
 
     def wait(self, attempt: int) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         seconds = min(self.backoff * self.factor ** (attempt - 1), self.max_backoff)
         if self.jitter:
             seconds *= 1 + random.uniform(-self.jitter, self.jitter)
+        if self.jitter_seconds:
+            seconds += random.uniform(0, self.jitter_seconds)
         return max(seconds, 0.0)
 
     def _retryable(self, exc: Exception, attempt: int) -> bool:
-        cause = exc.cause if isinstance(exc, ChainRunError) else exc
-        return attempt < self.attempts and isinstance(cause, self.retry_on)
+        if attempt < self.attempts and isinstance(exc, self.retry_on):
+            forget(exc)
+            return True
+        return False
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
         attempt = 1
@@ -168,42 +177,122 @@ async def _sleep(seconds: float) -> None:
 
 
 class RunnableWithFallbacks(_Wrapper):
-    """Its step, or else each fallback in turn; when all fail, the first failure is raised."""
+    """Its step, or else each fallback in turn; when all fail, the first failure is raised.
+
+    Only ``exceptions_to_handle`` move on to the next fallback; anything else is raised at once.
+    With ``exception_key`` the input must be a dict, and each fallback gets it with the previous
+    failure under that key. Streaming uses the first runnable that yields a chunk without failing;
+    once a chunk is out, a failure is the caller's (an answer is never spliced from two models).
+    """
 
     def __init__(
         self,
         bound: Runnable,
         fallbacks: Sequence[Any],
         exceptions_to_handle: tuple[type[BaseException], ...] = (Exception,),
+        exception_key: str | None = None,
     ) -> None:
         self.bound = bound
         self.fallbacks = tuple(coerce(f) for f in fallbacks)
         self.handles = exceptions_to_handle
+        self.exception_key = exception_key
 
-    def _handled(self, exc: Exception) -> bool:
-        cause = exc.cause if isinstance(exc, ChainRunError) else exc
-        return isinstance(cause, self.handles)
+    @property
+    def runnable(self) -> Runnable:
+        return self.bound
+
+    @property
+    def runnables(self) -> Iterator[Runnable]:
+        yield self.bound
+        yield from self.fallbacks
+
+    def _input(self, input: Any, last: BaseException | None) -> Any:
+        key = self.exception_key
+        if key is None:
+            return input
+        if not isinstance(input, dict):
+            raise ValueError(
+                f"with exception_key the input must be a dict, got {type(input).__name__}"
+            )
+        return input if last is None else {**input, key: last}
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
-        first: Exception | None = None
-        for step in (self.bound, *self.fallbacks):
+        first: BaseException | None = None
+        last: BaseException | None = None
+        for step in self.runnables:
             try:
-                return step._invoke(input, run)
-            except Exception as exc:
-                if not self._handled(exc):
-                    raise
-                first = first or exc
+                output = step._invoke(self._input(input, last), run)
+            except self.handles as exc:
+                if first is not None:
+                    forget(exc)
+                first, last = first or exc, exc
+                continue
+            _settled(first)
+            return output
         assert first is not None
         raise first
 
     async def _ainvoke(self, input: Any, run: Run | None) -> Any:
-        first: Exception | None = None
-        for step in (self.bound, *self.fallbacks):
+        first: BaseException | None = None
+        last: BaseException | None = None
+        for step in self.runnables:
             try:
-                return await step._ainvoke(input, run)
-            except Exception as exc:
-                if not self._handled(exc):
-                    raise
-                first = first or exc
+                output = await step._ainvoke(self._input(input, last), run)
+            except self.handles as exc:
+                if first is not None:
+                    forget(exc)
+                first, last = first or exc, exc
+                continue
+            _settled(first)
+            return output
         assert first is not None
         raise first
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
+        first: BaseException | None = None
+        last: BaseException | None = None
+        for step in self.runnables:
+            chunks = step._stream(self._input(input, last), run)
+            try:
+                head = next(iter(chunks), _END)
+            except self.handles as exc:
+                if first is not None:
+                    forget(exc)
+                first, last = first or exc, exc
+                continue
+            _settled(first)
+            if head is not _END:
+                yield head
+                yield from chunks
+            return
+        assert first is not None
+        raise first
+
+    async def _astream(self, input: Any, run: Run | None) -> AsyncIterator[Any]:
+        first: BaseException | None = None
+        last: BaseException | None = None
+        for step in self.runnables:
+            chunks = aiter(step._astream(self._input(input, last), run))
+            try:
+                head = await anext(chunks, _END)
+            except self.handles as exc:
+                if first is not None:
+                    forget(exc)
+                first, last = first or exc, exc
+                continue
+            _settled(first)
+            if head is not _END:
+                yield head
+                async for chunk in chunks:
+                    yield chunk
+            return
+        assert first is not None
+        raise first
+
+
+_END: Any = object()
+
+
+def _settled(error: BaseException | None) -> None:
+    if error is not None:
+        forget(error)

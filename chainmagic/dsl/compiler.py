@@ -148,7 +148,7 @@ class _Compiler:
             # A namespace prompt or map is wrapped to carry its name; its shape is the inner step's.
             inner = runnable.bound if isinstance(runnable, RunnableBinding) else runnable
             if keys is not None and isinstance(inner, ChatPromptTemplate):
-                missing = [v for v in inner.input_variables if v not in keys]
+                missing = [v for v in inner.variables_in_order if v not in keys]
                 if missing:
                     have = f"only has {', '.join(keys)}" if keys else "has no keys"
                     raise self.error(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainmagic.core.chat_prompts import BaseMessagePromptTemplate
 from chainmagic.core.lambdas import RunnableGenerator, RunnableLambda
 from chainmagic.core.messages import AIMessage, HumanMessage, SystemMessage
 from chainmagic.core.parallel import RunnableParallel
@@ -56,8 +57,17 @@ class CannotTranslate(ValueError):
     """A step that has no Python spelling (an object not reachable by a name)."""
 
 
-def to_python(chain: Any, *, name: str | None = None, langchain: bool = False) -> str:
-    """Python code that builds the same chain; assigns it to ``name`` (or ``chain``)."""
+def to_python(
+    chain: Any, *, name: str | None = None, langchain: bool = False, imports: str | None = None
+) -> str:
+    """Python code that builds the same chain; assigns it to ``name`` (or ``chain``).
+
+    ``imports="langchain"`` (or ``langchain=True``) imports from LangChain; ``"chainmagic"`` (the
+    default) from chainmagic.
+    """
+    if imports not in (None, "chainmagic", "langchain"):
+        raise ValueError(f"imports must be 'chainmagic' or 'langchain', got {imports!r}")
+    langchain = langchain or imports == "langchain"
     used: set[str] = set()
     models: dict[int, tuple[str, str]] = {}
     refs: set[str] = set()
@@ -141,13 +151,17 @@ def _expr(
     if isinstance(step, ChatPromptTemplate):
         used.add("ChatPromptTemplate")
         first = step.messages[0] if len(step.messages) == 1 else None
-        if step.template is not None and isinstance(first, tuple) and first[0] is HumanMessage:
+        if (
+            step.template is not None
+            and isinstance(first, BaseMessagePromptTemplate)
+            and first.message_class is HumanMessage
+        ):
             return f"ChatPromptTemplate.from_template({step.template!r})"
         parts = []
         for part in step.messages:
-            if isinstance(part, tuple):
-                role = _ROLE.get(part[0], "human")
-                parts.append(f"({role!r}, {part[1].text!r})")
+            if isinstance(part, BaseMessagePromptTemplate) and part.prompt is not None:
+                role = _ROLE.get(part.message_class, "human")
+                parts.append(f"({role!r}, {part.prompt.template!r})")
             else:
                 raise CannotTranslate(f"a prompt part {part!r} has no Python spelling here")
         return f"ChatPromptTemplate.from_messages([{', '.join(parts)}])"

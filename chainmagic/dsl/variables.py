@@ -39,5 +39,5 @@ def _collect_inputs(step: Any, seen: dict[str, None]) -> None:
         for key in [step.keys] if isinstance(step.keys, str) else step.keys:
             seen.setdefault(key)
     elif isinstance(step, ChatPromptTemplate):
-        for name in step.input_variables:
+        for name in step.variables_in_order:
             seen.setdefault(name)

@@ -18,7 +18,7 @@ from time import perf_counter
 from typing import Any, TypeVar
 
 from chainmagic.core.calls import add
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import ChainRunError, step_path
 from chainmagic.run.recorder import Recorder, finalize_output
 from chainmagic.run.result import ChainResult
 
@@ -160,13 +160,12 @@ async def _arun(
 
     try:
         return await asyncio.wait_for(go(), timeout)
-    except asyncio.TimeoutError:
-        err = TimeoutError(f"no result after {timeout:g} s (--timeout)")
-        raise ChainRunError(err, [name] if name else None) from err
-    except ChainRunError:
-        raise
-    except Exception as exc:  # a step outside the core's naming (should not happen): still named
-        raise ChainRunError(exc, [name] if name else None) from exc
+    except Exception as exc:
+        # A step's own TimeoutError carries its step path; only a bare one is the --timeout.
+        if timeout is not None and isinstance(exc, TimeoutError) and not step_path(exc):
+            err = TimeoutError(f"no result after {timeout:g} s (--timeout)")
+            raise ChainRunError(err, [name] if name else None) from err
+        raise ChainRunError.of(exc, name) from exc
 
 
 def in_declared_order(chain: Any, output: Any) -> Any:

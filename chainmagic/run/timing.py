@@ -348,8 +348,8 @@ async def measure_once(
     try:
         async for _ in chain.astream(input, config):
             pass
-    except ChainRunError as err:
-        error = err
+    except Exception as exc:  # a step's own exception: recorded with its step path, in one line
+        error = ChainRunError.of(exc, label)
     end = perf_counter()
     record = RunRecord(round=round, total=end - start, start=start - session_start)
     record.chunks = probe.chunks

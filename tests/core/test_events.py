@@ -19,7 +19,7 @@ from chainmagic.core import (
 )
 from chainmagic.core.calls import add
 from chainmagic.core.events import Limiter, Run
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import PATH_SEP, step_path
 
 MODES = ["invoke", "ainvoke", "stream", "astream"]
 
@@ -137,9 +137,9 @@ def test_streams_report_each_chunk(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_a_failure_reports_error_events_outward(mode):
     events: list[Event] = []
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         run(map_chain(fail=True), {"topic": "bears"}, mode, {"listener": events.append})
-    assert info.value.where == "map_chain › poem › model"
+    assert PATH_SEP.join(step_path(info.value)) == "map_chain › poem › model"
     errors = [e for e in events if e.kind == "error"]
     assert [e.path for e in errors] == [
         ("map_chain", "poem", "model"),
@@ -262,9 +262,9 @@ def test_a_failure_mid_stream_closes_the_started_downstream_steps(mode):
     events: list[Event] = []
     model = RunnableGenerator(tokens, atokens, name="model")
     chain = model | StrOutputParser()
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         run(chain, None, mode, {"listener": events.append})
-    assert info.value.path == ["model"]
+    assert step_path(info.value) == ["model"]
     spans = {path: [e.kind for e in evs] for path, evs in by_path(events).items() if path != ()}
     assert spans == {
         ("model",): ["start", "chunk", "error"],
@@ -295,11 +295,10 @@ async def test_astream_events_yields_every_step_as_it_happens_then_ends():
 
 async def test_astream_events_raises_the_runs_failure_after_its_error_events():
     from chainmagic.core import FakeChatModel
-    from chainmagic.errors import ChainRunError
 
     model = FakeChatModel(fail_on="x").with_config(run_name="model")
     kinds = []
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         async for event in model.astream_events("x"):
             kinds.append((event.kind, event.path))
     assert kinds == [("start", ("model",)), ("error", ("model",))]

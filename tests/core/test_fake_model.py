@@ -23,7 +23,7 @@ from chainmagic.core import (
 )
 from chainmagic.core.models import FakeModelError, count_tokens
 from chainmagic.core.models import fake as fake_module
-from chainmagic.errors import ChainRunError, ModelError
+from chainmagic.errors import ModelError
 
 # -- what it says ----------------------------------------------------------------------------------
 
@@ -102,10 +102,10 @@ def test_a_streamed_answer_adds_up_to_the_invoked_one():
 
 
 def test_the_model_rejects_a_dict_input_with_a_hint():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         FakeChatModel().invoke({"topic": "bears"})
-    assert isinstance(info.value.cause, TypeError)
-    assert "put a prompt before the model" in str(info.value.cause)
+    assert isinstance(info.value, TypeError)
+    assert "put a prompt before the model" in str(info.value)
 
 
 def test_name_and_repr():
@@ -216,9 +216,9 @@ async def test_many_ainvokes_in_gather_run_concurrently_on_one_thread():
 def test_fail_on_a_pattern():
     model = FakeChatModel(fail_on="poem|sonnet")
     assert model.invoke("a joke").content == "a joke"
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("write a poem")
-    cause = info.value.cause
+    cause = info.value
     assert isinstance(cause, FakeModelError)
     assert isinstance(cause, ModelError)
     assert cause.provider == "fake"
@@ -228,7 +228,7 @@ def test_fail_on_a_pattern():
 def test_failures_arrive_after_the_latency_like_a_real_error():
     model = FakeChatModel(fail_on="x", latency=0.2)
     start = time.perf_counter()
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         model.invoke("x")
     assert 0.18 < time.perf_counter() - start < 0.35
 
@@ -241,7 +241,7 @@ def test_fail_rate_is_seeded():
             try:
                 model.invoke("x")
                 out.append(True)
-            except ChainRunError:
+            except FakeModelError:
                 out.append(False)
         return out
 
@@ -255,16 +255,16 @@ def test_fail_rate_is_seeded():
 def test_fail_rate_one_always_fails():
     model = FakeChatModel(fail_rate=1.0)
     for _ in range(5):
-        with pytest.raises(ChainRunError):
+        with pytest.raises(Exception):
             model.invoke("x")
 
 
 @pytest.mark.parametrize("error", [TimeoutError, ConnectionError("reset by peer")])
 def test_the_error_type_is_chosen(error):
     model = FakeChatModel(fail_on=".", error=error)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("boom")
-    cause = info.value.cause
+    cause = info.value
     if isinstance(error, Exception):
         assert cause is error
     else:
@@ -274,20 +274,20 @@ def test_the_error_type_is_chosen(error):
 
 async def test_failures_async_and_streaming():
     model = FakeChatModel(fail_on="bad")
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         await model.ainvoke("bad")
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         list(model.stream("bad"))
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         async for _ in model.astream("bad"):
             pass
 
 
 def test_a_long_text_is_shortened_in_the_failure_message():
     model = FakeChatModel(fail_on="x")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x" * 100)
-    assert str(info.value.cause) == f"injected failure on '{'x' * 37}...'"
+    assert str(info.value) == f"injected failure on '{'x' * 37}...'"
 
 
 # -- init_chat_model -------------------------------------------------------------------------------

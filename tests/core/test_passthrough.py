@@ -17,7 +17,6 @@ from chainmagic.core import (
     StrOutputParser,
 )
 from chainmagic.core.passthrough import MissingKeyError
-from chainmagic.errors import ChainRunError
 
 
 def test_passthrough_returns_its_input():
@@ -100,9 +99,9 @@ async def test_assign_astreams_the_input_first_then_the_new_keys():
 
 def test_assign_needs_a_dict():
     step = RunnablePassthrough.assign(x=lambda d: 1)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         step.invoke("not a dict")
-    assert isinstance(info.value.cause, TypeError)
+    assert isinstance(info.value, TypeError)
     assert "assign() needs a dict input, got str" in str(info.value)
 
 
@@ -128,21 +127,21 @@ def test_pick_and_itemgetter_agree():
 
 
 def test_pick_of_a_missing_key_says_what_the_input_has():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         RunnablePick("questoin").invoke({"question": 1, "language": 2})
-    cause = info.value.cause
+    cause = info.value
     assert isinstance(cause, MissingKeyError)
     assert isinstance(cause, KeyError)
     assert str(cause) == "the input has no key 'questoin' (it has: 'question', 'language')"
 
 
 def test_pick_of_several_names_the_missing_one():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         RunnablePick(["a", "zz"]).invoke({"a": 1})
-    assert info.value.cause.key == "zz"
+    assert info.value.key == "zz"
 
 
 def test_pick_from_a_non_dict_says_so():
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         RunnablePick("a").invoke(42)
-    assert str(info.value.cause) == "cannot pick 'a': the input is not a dict but int"
+    assert str(info.value) == "cannot pick 'a': the input is not a dict but int"

@@ -16,14 +16,14 @@ from chainmagic.core import (
     SystemMessage,
 )
 from chainmagic.core.prompts import TemplateError, format_value, template_variables
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import step_path
 
 # -- ChatPromptTemplate ----------------------------------------------------------------------------
 
 
 def test_from_template_makes_one_human_message():
     prompt = ChatPromptTemplate.from_template("tell me a joke about {topic}")
-    assert prompt.input_variables == ("topic",)
+    assert prompt.input_variables == ["topic"]
     assert prompt.template == "tell me a joke about {topic}"
     value = prompt.invoke({"topic": "bears"})
     assert isinstance(value, ChatPromptValue)
@@ -38,7 +38,8 @@ def test_a_lone_variable_takes_a_plain_input():
 
 def test_variables_are_listed_once_in_order_of_first_use():
     prompt = ChatPromptTemplate.from_template("{b} {a} {b} { c }")
-    assert prompt.input_variables == ("b", "a", "c")
+    assert prompt.input_variables == ["a", "b", "c"]  # sorted, as LCEL lists them
+    assert prompt.variables_in_order == ("b", "a", "c")
     assert prompt.invoke({"a": 1, "b": 2, "c": 3}).messages[0].content == "2 1 2 3"
 
 
@@ -51,7 +52,7 @@ def test_from_messages_with_every_role():
             ("ai", "Let me think about {question}."),
         ]
     )
-    assert prompt.input_variables == ("role", "question")
+    assert prompt.input_variables == ["question", "role"]
     messages = prompt.invoke(
         {
             "role": "poet",
@@ -83,7 +84,7 @@ def test_from_messages_accepts_messages_placeholders_strings_and_aliases():
             "{q} again",
         ]
     )
-    assert prompt.input_variables == ("history", "q")
+    assert prompt.input_variables == ["history", "q"]
     messages = prompt.format_messages(history=[HumanMessage("before")], q="now")
     assert messages == [
         SystemMessage("fixed {not_a_variable}"),
@@ -96,17 +97,17 @@ def test_from_messages_accepts_messages_placeholders_strings_and_aliases():
 
 def test_a_required_placeholder_must_be_given():
     prompt = ChatPromptTemplate.from_messages([MessagesPlaceholder("history"), ("human", "{q}")])
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"q": "x"})
-    assert "'history'" in str(info.value.cause)
+    assert "'history'" in str(info.value)
 
 
 def test_a_placeholder_needs_messages():
     prompt = ChatPromptTemplate.from_messages([("placeholder", "{history}")])
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"history": "not a list"})
-    assert str(info.value.cause) == "'history' must be a list of messages, got str"
-    with pytest.raises(ChainRunError, match="must hold messages, got int"):
+    assert str(info.value) == "'history' must be a list of messages, got str"
+    with pytest.raises(Exception, match="must hold messages, got int"):
         prompt.invoke({"history": [1]})
 
 
@@ -122,7 +123,7 @@ def test_an_unknown_role_is_refused_with_the_known_ones():
 
 def test_double_braces_are_literal_braces():
     prompt = ChatPromptTemplate.from_template('Answer as JSON like {{"name": "{name}"}}')
-    assert prompt.input_variables == ("name",)
+    assert prompt.input_variables == ["name"]
     assert (
         prompt.invoke({"name": "Ada"}).messages[0].content == 'Answer as JSON like {"name": "Ada"}'
     )
@@ -149,19 +150,19 @@ def test_braces_inside_documents_are_never_interpreted():
 
 def test_a_missing_variable_names_it_and_what_the_input_has():
     prompt = ChatPromptTemplate.from_template("{context} {question}")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke({"question": "q", "lang": "it"})
-    cause = info.value.cause
+    cause = info.value
     assert isinstance(cause, TemplateError)
     assert str(cause) == "the prompt needs 'context' but the input has 'question', 'lang'"
-    assert info.value.path == ["ChatPromptTemplate"]
+    assert step_path(info.value) == ["ChatPromptTemplate"]
 
 
 def test_a_plain_input_for_several_variables_says_to_put_a_map_first():
     prompt = ChatPromptTemplate.from_template("{context} {question}")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         prompt.invoke("just a string")
-    assert str(info.value.cause) == (
+    assert str(info.value) == (
         "the prompt needs a dict with 'context', 'question', got str "
         "(put a map like {context: ...} before it)"
     )
@@ -218,7 +219,7 @@ def test_template_variables_helper():
 
 def test_prompt_template_makes_a_string_prompt():
     prompt = PromptTemplate.from_template("tell me about {topic}")
-    assert prompt.input_variables == ("topic",)
+    assert prompt.input_variables == ["topic"]
     assert prompt.format(topic="bears") == "tell me about bears"
     value = prompt.invoke({"topic": "bears"})
     assert isinstance(value, StringPromptValue)

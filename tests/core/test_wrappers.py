@@ -16,7 +16,7 @@ from chainmagic.core import (
     RunnableWithFallbacks,
     StrOutputParser,
 )
-from chainmagic.errors import ChainRunError
+from chainmagic.errors import PATH_SEP, step_path
 
 
 class Flaky:
@@ -55,11 +55,11 @@ def test_retry_succeeds_after_failures():
 def test_retry_gives_up_after_the_last_attempt_with_the_last_error():
     flaky = Flaky(5)
     step = RunnableLambda(flaky, name="flaky").with_retry(stop_after_attempt=2, backoff=0.01)
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         step.invoke(1)
     assert len(flaky.times) == 2
-    assert info.value.path == ["flaky"]
-    assert str(info.value.cause) == "attempt 2"
+    assert step_path(info.value) == ["flaky"]
+    assert str(info.value) == "attempt 2"
 
 
 def test_retry_waits_with_exponential_backoff():
@@ -91,9 +91,9 @@ def test_retry_only_on_chosen_exception_types():
     step = RunnableLambda(flaky).with_retry(
         retry_if_exception_type=(ConnectionError,), backoff=0.01
     )
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         step.invoke(1)
-    assert isinstance(info.value.cause, ValueError)
+    assert isinstance(info.value, ValueError)
     assert len(flaky.times) == 1
 
 
@@ -115,9 +115,9 @@ def test_retry_of_a_failing_fake_model_keeps_the_models_path():
     chain = RunnableParallel(
         poem="{topic}" | model.with_retry(stop_after_attempt=2, backoff=0.01)
     ).with_config(run_name="map_chain")
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         chain.invoke({"topic": "x"})
-    assert info.value.where == "map_chain › poem › model"
+    assert PATH_SEP.join(step_path(info.value)) == "map_chain › poem › model"
 
 
 def test_retry_of_a_sequence_sees_the_inner_cause():
@@ -145,7 +145,7 @@ def test_retry_streams_and_retries_only_before_the_first_chunk():
 
     streaming = RunnableGenerator(cut).with_retry(backoff=0.01)
     seen = []
-    with pytest.raises(ChainRunError):
+    with pytest.raises(Exception):
         for chunk in streaming.stream(None):
             seen.append(chunk)
     assert seen == ["half"]  # a half-sent answer is never repeated
@@ -198,19 +198,19 @@ def test_when_every_fallback_fails_the_first_failure_is_raised():
     step = RunnableLambda(Flaky(9, ValueError), name="primary").with_fallbacks(
         [RunnableLambda(Flaky(9, KeyError))]
     )
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         step.invoke(1)
-    assert isinstance(info.value.cause, ValueError)
-    assert info.value.path == ["primary"]
+    assert isinstance(info.value, ValueError)
+    assert step_path(info.value) == ["primary"]
 
 
 def test_fallbacks_only_for_chosen_exceptions():
     step = RunnableLambda(Flaky(9, ValueError)).with_fallbacks(
         [lambda x: "fallback"], exceptions_to_handle=(ConnectionError,)
     )
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         step.invoke(1)
-    assert isinstance(info.value.cause, ValueError)
+    assert isinstance(info.value, ValueError)
 
 
 # -- with_config -----------------------------------------------------------------------------------
@@ -243,9 +243,9 @@ def test_with_config_keeps_the_inner_name_without_run_name():
     def boom(x):
         raise ValueError("no")
 
-    with pytest.raises(ChainRunError) as info:
+    with pytest.raises(Exception) as info:
         RunnableLambda(boom).with_config(tags=["x"]).invoke(1)
-    assert info.value.path == ["boom"]
+    assert step_path(info.value) == ["boom"]
 
 
 def test_with_config_accepts_a_config_dict():
@@ -264,6 +264,6 @@ def test_a_branch_is_named_by_its_key_with_or_without_a_wrapper():
     failing = RunnableLambda(Flaky(9), name="inner")
     for branch in (failing, failing.with_retry(stop_after_attempt=1), failing.with_config(tags=[])):
         chain = RunnableParallel(a=branch, b=lambda x: x)
-        with pytest.raises(ChainRunError) as info:
+        with pytest.raises(Exception) as info:
             chain.invoke(1)
-        assert info.value.path == ["a"]
+        assert step_path(info.value) == ["a"]

@@ -208,6 +208,11 @@ def test_langchain_imports() -> None:
     ]
     assert "chainmagic" not in code
     builtins.compile(code, "<to_python>", "exec")  # `compile` here is the chain compiler
+    chain = compile(ITALIAN, notebook()).chain
+    assert to_python(chain, imports="langchain") == code
+    assert to_python(chain, imports="chainmagic") == to_python(chain)
+    with pytest.raises(ValueError, match="imports must be"):
+        to_python(chain, imports="llamaindex")
 
 
 @pytest.mark.parametrize(

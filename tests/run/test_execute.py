@@ -170,7 +170,7 @@ def test_a_failing_branch_fails_the_run_and_cancels_its_running_sibling():
     assert result.error.path == ["map_chain", "poem", "model"]
     assert isinstance(result.error.__cause__, FakeModelError)
     assert result.branches["poem"].status == "error"
-    assert isinstance(result.branches["poem"].error, ChainRunError)
+    assert isinstance(result.branches["poem"].error, FakeModelError)  # the branch's own error
     assert result.branches["joke"].status == "cancelled"
     assert result.output is None
 

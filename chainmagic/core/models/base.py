@@ -104,6 +104,28 @@ class BaseChatModel(Runnable):
             return
         yield _as_chunk(await self._agenerate(messages))
 
+    def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
+        """``model.bind(stop=[...], max_tokens=...)``: a copy with those call options set.
+
+        Options the model does not know go to its ``model_kwargs`` when it has them (sent to the
+        provider as they are); otherwise they are refused, naming the option.
+        """
+        import copy
+
+        new = copy.copy(self)
+        for key, given in kwargs.items():
+            value = given
+            if key == "stop":
+                value = [given] if isinstance(given, str) else list(given or [])
+            if key.startswith("_") or not hasattr(self, key) or callable(getattr(self, key)):
+                extra = getattr(new, "model_kwargs", None)
+                if not isinstance(extra, dict):
+                    raise TypeError(f"{self.name} has no option {key!r} to bind")
+                new.model_kwargs = {**extra, key: value}  # type: ignore[attr-defined]
+                continue
+            setattr(new, key, value)
+        return new
+
     def _invoke(self, input: Any, run: Run | None) -> AIMessage:
         messages = to_messages(input)
         limiter = self.rate_limiter
