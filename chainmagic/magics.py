@@ -177,15 +177,20 @@ class ChainMagics(Magics):
         live = None
         if not args.quiet:
             live = LiveTiming(mode=self.widgets, total=args.runs * len(chains))
-        timings, orders, early = time_chains(
-            chains,
-            value,
-            runs=args.runs,
-            warmup=args.warmup,
-            max_time=args.max_time,
-            seed=args.seed,
-            on_progress=live.on_progress if live is not None else None,
-        )
+        try:
+            timings, orders, early = time_chains(
+                chains,
+                value,
+                runs=args.runs,
+                warmup=args.warmup,
+                max_time=args.max_time,
+                seed=args.seed,
+                on_progress=live.on_progress if live is not None else None,
+            )
+        except BaseException:  # interrupted: the output says cancelled, never "measuring…"
+            if live is not None:
+                live.cancel()
+            raise
         result = TimingResult(
             timings,
             input=value,
@@ -271,7 +276,7 @@ class ChainMagics(Magics):
 
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
         stream = self.stream if args.stream is None else args.stream
-        result = execute(
+        result = execute(  # an interrupt reaches `live` as a "done" event: it shows cancelled
             runnable,
             value,
             name=name,
@@ -297,12 +302,17 @@ class ChainMagics(Magics):
         if not isinstance(inputs, (list, tuple)):
             raise UsageError(f"--batch needs a list of inputs, got {type(inputs).__name__}")
         live = None if args.quiet else LiveDisplay(mode=self.widgets, limit=self.display_limit)
-        batch = execute_batch(
-            runnable,
-            list(inputs),
-            name=name,
-            timeout=args.timeout or self.timeout or None,
-            max_concurrency=args.max_concurrency or self.max_concurrency or None,
-            on_change=live.on_batch_change if live is not None else None,
-        )
+        try:
+            batch = execute_batch(
+                runnable,
+                list(inputs),
+                name=name,
+                timeout=args.timeout or self.timeout or None,
+                max_concurrency=args.max_concurrency or self.max_concurrency or None,
+                on_change=live.on_batch_change if live is not None else None,
+            )
+        except BaseException:  # interrupted: the output says cancelled, never "running…"
+            if live is not None:
+                live.cancel()
+            raise
         return self._deliver(live, batch, args, ns)

@@ -1,4 +1,4 @@
-"""Returned results (``-o``, ``Out[n]``) show as text, HTML and, in a kernel, a widget view."""
+"""Returned results (``-o``, ``Out[n]``) show as text and HTML, in a kernel too: no widget view."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def test_outside_a_kernel_a_result_is_text_and_html() -> None:
     assert data["text/plain"] == result_text(result)
 
 
-def test_in_a_kernel_every_returned_object_carries_its_widget(kernel: Any) -> None:
+def test_in_a_kernel_no_returned_object_carries_a_widget(kernel: Any) -> None:
     timing = TimingResult({"a": ChainTiming("a", all_runs=[0.1, 0.2, 0.3])})
     batch = execute_batch(FakeChatModel(), ["a", "b"])
     graph = RunnableParallel(a=FakeChatModel()).get_graph()
     for obj in (finished(), batch, timing, graph):
         data = repr_bundle(obj)
-        assert WIDGET_MIME in data, type(obj).__name__
+        assert WIDGET_MIME not in data, type(obj).__name__
         assert data["text/plain"] and data["text/html"]
 
 
