@@ -35,7 +35,7 @@ class ChainMagics(Magics):
     """Compose, run and time LLM chains. Settings: ``%config ChainMagics.<name> = value``."""
 
     default_model = Unicode(
-        "fake:echo", help="Chat model that `model` means in a chain, as 'provider:name'."
+        "fake:chat", help="Chat model that `model` means in a chain, as 'provider:name'."
     ).tag(config=True)
     stream = Bool(True, help="Stream outputs into the result widget as they arrive.").tag(
         config=True

@@ -16,7 +16,6 @@ from typing import Any
 from chainmagic.display._common import error_text, one_line
 from chainmagic.display._style import (
     BORDER,
-    ERR,
     FG,
     MONO,
     MUTED,
@@ -26,6 +25,7 @@ from chainmagic.display._style import (
     TRACK,
     WARN,
     branch_colour,
+    swatch,
 )
 from chainmagic.display._timing_text import (
     LABEL_WIDTH,
@@ -44,7 +44,7 @@ _NUM = f"{_CELL};font-family:{MONO}"
 _CAPTION = f"color:{MUTED};font-size:11px;margin-top:2px"
 # Translucent, so the green reads on light and dark themes alike (a theme variable would not).
 BEST_BG = "rgba(46,125,50,0.14)"
-BEST_BAR = "#59a14f"
+BEST_BAR = "#009e73"  # Okabe-Ito bluish green
 OTHER_BAR = PALETTE[0]
 
 
@@ -70,12 +70,12 @@ def timing_html(result: Any) -> str:
         )
         if result.stopped_early:
             parts.append(
-                f'<div style="color:{WARN};font-size:12px">{html.escape(stopped_note(result))}</div>'
+                f'<div style="font-size:12px">{swatch(WARN)}{html.escape(stopped_note(result))}</div>'
             )
         return f'<div class="chainmagic-timing" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
         text = f"<TimingResult: not displayable ({error_text(exc)})>"
-        return f'<pre style="color:{ERR}">{html.escape(text)}</pre>'
+        return f"<pre>{html.escape(text)}</pre>"
 
 
 def _label(text: str) -> str:
@@ -111,9 +111,12 @@ def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> st
         )
         for row in rows
     ]
+    # In a narrow output the table scrolls on its own (its columns are numbers: wrapping them would
+    # be harder to read than scrolling), and the rest of the view stays in place.
     return (
+        '<div class="chainmagic-scroll" style="max-width:100%;overflow-x:auto">'
         '<table style="border-collapse:collapse;font-size:12px;line-height:1.4;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -121,17 +124,16 @@ def _row(result: Any, row: Any, *, best: bool, failed: bool, p95: bool, precisio
     def t(value: float | None) -> str:
         return f'<td style="{_NUM}">{html.escape(format_time(value, precision))}</td>'
 
-    badge = f' <span style="color:{OK};font-size:85%">fastest</span>' if best else ""
-    colour = OK if best else FG
+    badge = f' <span style="font-size:85%">{swatch(OK, shape="50%")}fastest</span>' if best else ""
     cells = [
-        f'<td style="{_CELL};text-align:left;font-family:{MONO};color:{colour}">'
+        f'<td style="{_CELL};text-align:left;font-family:{MONO}">'
         f"<b>{_label(row.label)}</b>{badge}</td>",
         f'<td style="{_NUM}">{row.runs}</td>',
     ]
     if failed:
         timing = result.chains.get(row.label)
         tip = error_text(timing.last_error) if timing and timing.last_error else ""
-        style = f"{_NUM};color:{ERR if row.failures else MUTED}"
+        style = f"{_NUM};font-weight:{'bold' if row.failures else 'normal'}"
         cells.append(f'<td style="{style}" title="{html.escape(tip)}">{row.failures}</td>')
     spread = (
         f"{format_time(row.mean, precision)} ± {format_time(row.stdev, precision)}"
@@ -257,7 +259,7 @@ def _breakdown(row: Any, precision: int) -> str:
     for i, (key, value) in enumerate(items):
         colour = branch_colour(i)
         bar = _segment(0.0, value / scale, colour)
-        name = f'<span style="color:{colour}">{html.escape(one_line(key, LABEL_WIDTH))}</span>'
+        name = f"<span>{swatch(colour)}{html.escape(one_line(key, LABEL_WIDTH))}</span>"
         lines.append(_chart_row(name, _track(bar), format_time(value, precision)))
     stacked, start = [], 0.0
     for i, (_, value) in enumerate(items):

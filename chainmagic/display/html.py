@@ -113,7 +113,10 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
         if r.status == "ok":
             out = value_html(r.output, limit)
         elif r.status == "error":
-            out = f'<span style="color:{ERR}">{html.escape(error_text(r.error))}</span>'
+            out = (
+                f'<span style="border-left:3px solid {ERR};padding-left:6px">'
+                f"{html.escape(error_text(r.error))}</span>"
+            )
         else:
             out = ""
         given = html.escape(one_line(value_text(r.input, 200), 60))
@@ -141,7 +144,7 @@ def graph_html(graph: Any, variables: Sequence[str] | None = None, name: str | N
     try:
         drawing = graph.to_html()
     except Exception as exc:
-        drawing = f'<pre style="color:{ERR}">{html.escape(error_text(exc))}</pre>'
+        drawing = f"<pre>{html.escape(error_text(exc))}</pre>"
     parts = [f'<b style="font-family:{MONO}">{html.escape(name)}</b>'] if name else []
     parts.append(f"<div>{drawing}</div>")
     if variables is not None:
@@ -152,4 +155,4 @@ def graph_html(graph: Any, variables: Sequence[str] | None = None, name: str | N
 
 def _failed(what: str, exc: BaseException) -> str:
     text = f"<{what}: not displayable ({error_text(exc)})>"
-    return f'<pre style="color:{ERR}">{html.escape(text)}</pre>'
+    return f"<pre>{html.escape(text)}</pre>"
