@@ -18,11 +18,14 @@ from chainmagic.errors import ChainRunError
 __all__ = [
     "DEFAULT_LIMIT",
     "ITEM_COST",
+    "MAX_BRANCHES",
+    "MAX_BRANCH_TIMES",
     "Budget",
     "error_path",
     "error_text",
     "format_count",
     "format_seconds",
+    "more_branches",
     "more_characters",
     "more_items",
     "one_line",
@@ -34,6 +37,10 @@ __all__ = [
 
 DEFAULT_LIMIT = 2000  # characters of one value shown before "… N more characters"
 ITEM_COST = 8  # characters each item of a list or dict costs against the limit, beyond its text
+# A map of 10,000 branches is summarised, not drawn: the first cards and branch times, then how many
+# more there are. Rendering costs stay bounded (well under 0.5 s) however wide the map.
+MAX_BRANCHES = 24  # branch cards (and branch lines of an unfinished map's text) shown
+MAX_BRANCH_TIMES = 8  # per-branch times in a footer line
 _ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+")
 _UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
@@ -119,6 +126,11 @@ class Budget:
 
 def more_characters(n: int) -> str:
     return f"… ({format_count(n)} more characters)"
+
+
+def more_branches(n: int) -> str:
+    """``… (9,976 more branches)``: what a summarised map leaves out."""
+    return f"… ({format_count(n)} more {'branch' if n == 1 else 'branches'})"
 
 
 def more_items(n: int, word: str = "item") -> str:

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainmagic.display._common import (
+    MAX_BRANCHES,
     error_text,
     format_seconds,
+    more_branches,
     more_items,
     one_line,
 )
@@ -56,13 +58,17 @@ def result_html(result: ChainResult, limit: int | None = None) -> str:
 
 def cards_html(result: ChainResult, limit: int | None = None) -> str:
     """The branch cards in a wrapping row (empty for a chain without a parallel map)."""
+    branches = list(result.branches.items())
     cards = [
         f'<div style="flex:{CARD_FLEX};min-width:{CARD_MIN_WIDTH}">'
         f"{card_html(key, branch, i, limit)}</div>"
-        for i, (key, branch) in enumerate(list(result.branches.items()))
+        for i, (key, branch) in enumerate(branches[:MAX_BRANCHES])
     ]
     if not cards:
         return ""
+    if len(branches) > MAX_BRANCHES:
+        note = html.escape(more_branches(len(branches) - MAX_BRANCHES))
+        cards.append(f'<div style="flex:1 1 100%;color:{MUTED}">{note}</div>')
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch">{"".join(cards)}</div>'
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import threading
+from time import perf_counter
 from typing import Any
 
 from chainmagic.display._style import MUTED, SANS
@@ -71,6 +72,7 @@ class LiveDisplay:
         self.widget: Any = None
         self._lock = threading.Lock()
         self._throttle = Throttle(self._draw, rate)
+        self._interval = self._throttle.interval
         if widgets_enabled(mode):
             try:
                 import ipywidgets
@@ -135,7 +137,11 @@ class LiveDisplay:
         widget = self.widget
         if widget is None or self.finished:
             return
+        start = perf_counter()
         value = self.live_html()
+        # A view that is slow to draw (a huge map, a slow repr) is redrawn less often, so drawing
+        # never takes more than about a fifth of the time the run has.
+        self._throttle.interval = max(self._interval, 4 * (perf_counter() - start))
         if widget.value != value:
             widget.value = value
 

@@ -18,10 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainmagic.display._common import (
+    MAX_BRANCH_TIMES,
+    MAX_BRANCHES,
     Budget,
     error_path,
     error_text,
+    format_count,
     format_seconds,
+    more_branches,
     more_items,
     one_line,
     plural,
@@ -67,8 +71,11 @@ def _body(result: ChainResult, limit: int | None) -> list[str]:
         if status == "ok" and isinstance(result.output, dict):
             return value_lines(result.output, Budget(limit), 0, set())
         lines = []
-        for key, branch in list(result.branches.items()):
+        branches = list(result.branches.items())
+        for key, branch in branches[:MAX_BRANCHES]:
             lines += _branch_lines(key, branch, limit)
+        if len(branches) > MAX_BRANCHES:
+            lines.append(more_branches(len(branches) - MAX_BRANCHES))
         if status == "error" and not any(b.status == "error" for b in result.branches.values()):
             lines.append(f"failed — {error_text(result.error)}")
         return lines
@@ -102,11 +109,12 @@ def footer_text(result: ChainResult) -> str:
         parts.append("running")
     else:
         head = f"total {format_seconds(result.total)}"
-        times = [
-            f"{key} {format_seconds(b.latency)}"
-            for key, b in result.branches.items()
-            if b.latency is not None
+        timed = [
+            (key, b.latency) for key, b in list(result.branches.items()) if b.latency is not None
         ]
+        times = [f"{key} {format_seconds(t)}" for key, t in timed[:MAX_BRANCH_TIMES]]
+        if len(timed) > MAX_BRANCH_TIMES:
+            times.append(f"{format_count(len(timed) - MAX_BRANCH_TIMES)} more")
         if times:
             head += f" ({', '.join(times)})"
         if status == "error":

@@ -1,10 +1,13 @@
-"""Every tutorial, run in JupyterLab in headless Chromium: the chainmagic widgets really render.
+"""Every tutorial, run in JupyterLab in headless Chromium, saved, shut down and reopened.
 
 Each notebook is opened from a clean slate (outputs cleared, then Run All), so what is checked is
-what the kernel draws now, not what was saved. For each one the test checks that no output is
-stuck at "Loading widget" or shows "Error displaying widget", that the page logged no errors, and
-that the views the tutorial is about are there with their contents: the result widget's branch
-cards (key and text) and timeline, the batch progress bar, the ``%chaintime`` table and bars.
+what the kernel draws now. For each one the test checks that no output is stuck at "Loading widget"
+or shows "Error displaying widget", that the page logged no errors, and that the views the tutorial
+is about are there with their contents: the branch cards (key and text) and timeline, the batch
+progress bar, the ``%chaintime`` table and bars. Then it saves the notebook, closes it with "Close
+and Shut Down", reopens it — the views must all be there again, drawn from the file alone — and
+measures what a reader sees: text contrast >= 4.5:1 in the light and dark themes, and no output
+wider than its area at 1280 and 800 px. The nbconvert export is opened offline too.
 
 A screenshot of each whole notebook, and of the views the README shows, go to build/screenshots/.
 """
@@ -12,6 +15,8 @@ A screenshot of each whole notebook, and of the views the README shows, go to bu
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +24,13 @@ from typing import Any
 
 import pytest
 
+from .conftest import NOTEBOOKS
+from .looks import MIN_CONTRAST, contrasts, overflows
+
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 VIEWPORT = {"width": 1280, "height": 900}
+NARROW = {"width": 800, "height": 900}
+FIGURES: dict[str, dict[str, float]] = {}  # lowest contrast per tutorial and theme, for the report
 MAX_SHOT_HEIGHT = 12000
 OPEN_TIMEOUT = 60_000  # ms: first load compiles nothing, but a cold kernel start can be slow
 RUN_TIMEOUT = 240_000  # ms: the slowest tutorial (02, latencies of 0.6 s) takes ~30 s
@@ -253,8 +263,57 @@ def screenshot(page: Any, name: str) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
+def no_broken_outputs(page: Any, name: str) -> None:
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    for broken in BROKEN:
+        stuck = [text for text in outputs if broken in text]
+        assert not stuck, f"{name}: {broken!r} in {len(stuck)} output(s): {stuck[:2]}"
+    images = page.eval_on_selector_all(
+        ".jp-OutputArea-output img", "(imgs) => imgs.filter((i) => !i.naturalWidth).length"
+    )
+    assert images == 0, f"{name}: {images} broken image(s) in the outputs"
+
+
+def save_close_and_reopen(page: Any, lab: Any, name: str) -> None:
+    """Save, "Close and Shut Down Notebook" (the kernel goes, and every widget model with it),
+    then open the file again: what shows now is only what the notebook file holds."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=OPEN_TIMEOUT)
+    page.locator(".lm-MenuBar-itemLabel:text-is('File')").click()
+    page.locator(".lm-Menu-itemLabel:has-text('Close and Shut Down')").click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
+    page.goto(lab.tree(name))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    wait_idle(page)
+    page.wait_for_timeout(1000)  # let every output render (a widget view would fail by now)
+
+
+def check_looks(page: Any, name: str, theme: str) -> float:
+    """Every text in chainmagic's outputs reads at >= 4.5:1, and no output is wider than its area;
+    returns the lowest contrast found."""
+    found = contrasts(page)
+    assert found, f"{name} ({theme}): no chainmagic text found"
+    low = [c for c in found if c.ratio < MIN_CONTRAST]
+    assert not low, f"{name} ({theme}): text below {MIN_CONTRAST}:1: {low[:5]}"
+    wide = overflows(page)
+    assert not wide, f"{name} ({theme}, {page.viewport_size['width']} px): overflow {wide[:5]}"
+    return min(c.ratio for c in found)
+
+
+def set_theme(page: Any, theme: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel:text-is('Settings')").click()
+    page.locator(".lm-Menu-itemLabel:text-is('Theme')").hover()
+    page.locator(f".lm-Menu-itemLabel:text-is('{theme}')").click()
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=OPEN_TIMEOUT
+    )
+    page.wait_for_timeout(500)
+
+
 @pytest.mark.parametrize("name", list(TUTORIALS))
-def test_tutorial_runs_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
+def test_tutorial_runs_saves_and_reopens_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(lab.tree(name))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
@@ -262,16 +321,58 @@ def test_tutorial_runs_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
     if page.locator("#jp-left-stack").is_visible():
         page.keyboard.press("Control+b")  # the file browser only takes room from the notebook
     run_all(page)
-    page.wait_for_timeout(500)  # the last widget messages after the kernel went idle
+    page.wait_for_timeout(500)  # the last display updates after the kernel went idle
     screenshot(page, name)
-    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-    for broken in BROKEN:
-        stuck = [text for text in outputs if broken in text]
-        assert not stuck, f"{name}: {broken!r} in {len(stuck)} output(s): {stuck[:2]}"
+    no_broken_outputs(page, name)
     stderr = page.locator(STDERR).all_inner_texts()
     expected = FAILS_ON_PURPOSE.get(name, 0)
     assert len(stderr) == expected, f"{name}: {len(stderr)} error outputs, not {expected}: {stderr}"
     for view in TUTORIALS[name]:
         check_view(page, view, name)
+
+    save_close_and_reopen(page, lab, name)
+    if page.locator("#jp-left-stack").is_visible():
+        page.keyboard.press("Control+b")
+    no_broken_outputs(page, name)
+    for view in TUTORIALS[name]:
+        check_view(page, view, name, shots=False)
+    lowest = {"light": check_looks(page, name, "light")}
+    screenshot(page, f"{name.removesuffix('.ipynb')}-reopened")
+    page.set_viewport_size(NARROW)
+    page.wait_for_timeout(500)
+    check_looks(page, name, "light")
+    page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-800px.png"))
+    page.set_viewport_size(VIEWPORT)
+    set_theme(page, "JupyterLab Dark")
+    try:
+        lowest["dark"] = check_looks(page, name, "dark")
+        page.screenshot(path=str(SHOTS / f"{name.removesuffix('.ipynb')}-dark.png"))
+    finally:
+        set_theme(page, "JupyterLab Light")
+    FIGURES[name] = lowest
     errors = [e for e in page.errors if not BENIGN.search(e)]
     assert not errors, f"{name}: the page logged errors:\n" + "\n".join(errors)
+
+
+def test_nbconvert_export_shows_the_results_offline(lab: Any, browser: Any) -> None:
+    """The tutorial exported to HTML by nbconvert, opened from disk with no network: every result
+    is there (static HTML needs no widget loader from a CDN)."""
+    name = "02_parallel.ipynb"
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", str(NOTEBOOKS / name),
+         "--output-dir", str(SHOTS)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    exported = SHOTS / name.replace(".ipynb", ".html")
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
+    try:
+        page = context.new_page()
+        page.goto(exported.as_uri())
+        page.locator(".chainmagic-card").first.wait_for(timeout=OPEN_TIMEOUT)
+        text = page.locator("body").inner_text()
+        for needle in ("Because they can't catch it!", "Majestic and wild", "joke_chain"):
+            assert needle in text, f"export: {needle!r} not shown"
+        assert page.locator(".chainmagic-timing table").count() >= 1
+        page.screenshot(path=str(SHOTS / "02_parallel-nbconvert.png"), full_page=True)
+    finally:
+        context.close()
