@@ -561,7 +561,8 @@ def test_golden_graph(ip: Any) -> None:
 
 def test_golden_result_repr(ip: Any, mask: Any) -> None:
     ip.ok(MAP_CELL.replace("-i topic=bear", "-i topic=bear -v res -q"))
-    assert mask(repr(ip.ns["res"])) == (
+    shown, _ = ip.shell.display_formatter.format(ip.ns["res"])  # what Out[n] shows
+    assert mask(shown["text/plain"]) == (
         "map_chain\n"
         "joke: tell me a joke about bear\n"
         "poem: write a 2-line poem about bear\n"
@@ -610,7 +611,8 @@ def test_no_api_key_appears_in_any_output(ip: Any, monkeypatch: pytest.MonkeyPat
             seen += [ran.seen(), str(ran.error), repr(ran.error.__cause__)]
         for name in ("env_bad", "obj_bad"):
             result = ip.ns[name]
-            seen += [repr(result), result._repr_html_(), str(result.to_dict())]
+            shown, _ = ip.shell.display_formatter.format(result)
+            seen += [repr(result), shown["text/html"], shown["text/plain"], str(result.to_dict())]
     for text in seen:
         assert right not in text
         assert wrong not in text

@@ -22,8 +22,7 @@ from chainmagic.display._timing_html import timing_html
 from chainmagic.display._timing_text import timing_text
 from chainmagic.display.html import batch_html, graph_html, result_html
 from chainmagic.display.text import batch_text, graph_text, result_text
-from chainmagic.run.execute import BatchResult
-from chainmagic.run.result import ChainResult
+from chainmagic.run.result import BatchResult, ChainResult
 from chainmagic.run.timing_result import TimingResult
 
 __all__ = [

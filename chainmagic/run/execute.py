@@ -14,14 +14,13 @@ import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, TypeVar
 
 from chainmagic.core.calls import add
 from chainmagic.errors import ChainRunError
 from chainmagic.run.recorder import Recorder, finalize_output
-from chainmagic.run.result import ChainResult
+from chainmagic.run.result import BatchResult, ChainResult
 
 __all__ = ["BatchResult", "execute", "execute_batch", "run_on_loop"]
 
@@ -183,54 +182,6 @@ def in_declared_order(chain: Any, output: Any) -> Any:
     ordered = {k: output[k] for k in step.steps if k in output}
     ordered.update((k, v) for k, v in output.items() if k not in ordered)
     return ordered
-
-
-@dataclass
-class BatchResult:
-    """Results of running one chain on many inputs, in input order."""
-
-    name: str | None = None
-    results: list[ChainResult] = field(default_factory=list)
-    total: float | None = None
-    size: int = 0
-
-    @property
-    def done(self) -> int:
-        return sum(r.status != "running" for r in self.results)
-
-    @property
-    def outputs(self) -> list[Any]:
-        return [r.output for r in self.results]
-
-    @property
-    def errors(self) -> int:
-        return sum(r.status == "error" for r in self.results)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "total": self.total,
-            "size": self.size,
-            "results": [r.to_dict() for r in self.results],
-        }
-
-    def __repr__(self) -> str:
-        from chainmagic.display.text import batch_text
-
-        return batch_text(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        from chainmagic.display.html import batch_html
-
-        return batch_html(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.reprs import repr_bundle
-
-        return repr_bundle(self)
 
 
 def execute_batch(

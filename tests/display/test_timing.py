@@ -200,10 +200,9 @@ def test_html_says_stopped_early() -> None:
     assert "stopped early after 2 rounds (--max-time)" in timing_html(result)
 
 
-def test_repr_and_repr_html_are_the_renderers() -> None:
+def test_repr_is_a_cheap_summary() -> None:
     result = three()
-    assert repr(result) == timing_text(result)
-    assert result._repr_html_() == timing_html(result)
+    assert repr(result).startswith("<TimingResult: ")
 
 
 # -- the widget ------------------------------------------------------------------------------------
