@@ -44,6 +44,7 @@ _NUM = f"{_CELL};font-family:{MONO}"
 _CAPTION = f"color:{MUTED};font-size:11px;margin-top:2px"
 # Translucent, so the green reads on light and dark themes alike (a theme variable would not).
 BEST_BG = "rgba(46,125,50,0.14)"
+OUTLIER_CUT = 3.0  # the bars' axis ends at most this many times the largest median
 BEST_BAR = "#009e73"  # Okabe-Ito bluish green
 OTHER_BAR = PALETTE[0]
 
@@ -170,8 +171,7 @@ def _finite(*values: float | None) -> list[float]:
 
 def _bars(rows: list[Any], best: str | None, precision: int) -> str:
     """One bar per chain at its median; a whisker from min to max; a band for mean ± std."""
-    ends = [x for r in rows if r.runs for x in _finite(r.max, r.mean + r.stdev)]
-    scale = max(ends, default=0.0)
+    scale = _axis_end(rows)
     if scale <= 0:
         return ""
     lines = []
@@ -186,7 +186,21 @@ def _bars(rows: list[Any], best: str | None, precision: int) -> str:
         lines.append(_chart_row(_label(row.label), track, value))
     lines.append(_axis(scale, precision))
     key = "bar: median · band: mean ± std · whisker: min to max"
+    if any(r.runs and r.max > scale * 1.0001 for r in rows):
+        key += f" (cut at {OUTLIER_CUT:g}× the largest median)"
     return f'<div>{_chart(lines)}<div style="{_CAPTION}">{key}</div></div>'
+
+
+def _axis_end(rows: list[Any]) -> float:
+    """Where the bars' axis ends: far enough for every spread, but never so far that one slow
+    outlier run (a 16.7 ms stall among 0.2 ms runs) squashes every median to a sliver. Spreads
+    beyond ``OUTLIER_CUT`` times the largest median are cut at the edge (the tooltip keeps them)."""
+    medians = [m for r in rows if r.runs for m in _finite(r.median)]
+    if not medians:
+        return 0.0
+    cap = OUTLIER_CUT * max(medians)
+    ends = [min(x, cap) for r in rows if r.runs for x in _finite(r.max, r.mean + r.stdev)]
+    return max([max(medians) * 1.05, *ends])
 
 
 def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
@@ -200,7 +214,7 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
     low, high = max(row.mean - row.stdev, 0.0), row.mean + row.stdev
     band = (
         f'<div style="position:absolute;top:0;bottom:0;left:{_pct(low / scale)};'
-        f'width:{_pct((high - low) / scale)};background:{colour}33"></div>'
+        f'width:{_pct((min(high, scale) - low) / scale)};background:{colour}40"></div>'
     )
     bar = (
         f'<div style="position:absolute;top:3px;bottom:3px;left:0;width:{_pct(row.median / scale)};'
@@ -208,7 +222,7 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
     )
     whisker = (
         f'<div style="position:absolute;top:4px;bottom:4px;left:{_pct(row.min / scale)};'
-        f"width:{_pct((row.max - row.min) / scale)};border-left:1px solid {FG};"
+        f"width:{_pct((min(row.max, scale) - row.min) / scale)};border-left:1px solid {FG};"
         f"border-right:1px solid {FG};background:linear-gradient({FG},{FG}) center/100% 1px "
         f'no-repeat;box-sizing:border-box"></div>'
     )

@@ -347,3 +347,12 @@ def test_in_a_real_kernel_the_saved_output_is_the_static_table() -> None:
     assert data["text/plain"].startswith("chain  runs   median")
     assert re.search(r"\nmap: R× (faster|slower) than its branches", mask(data["text/plain"]))
     assert "chainmagic-timing" in data["text/html"]
+
+
+def test_one_outlier_run_does_not_squash_the_bars() -> None:
+    fast = ChainTiming("fast", all_runs=[0.0002] * 9 + [0.0167])  # one stall among 0.2 ms runs
+    slow = ChainTiming("slow", all_runs=[0.0004] * 10)
+    page = timing_html(TimingResult({"fast": fast, "slow": slow}))
+    widths = [float(w) for w in re.findall(r"left:0;width:([\d.]+)%;min-width:2px", page)]
+    assert widths and max(widths) > 30  # the slowest median takes a real share of the axis
+    assert "cut at 3× the largest median" in page
