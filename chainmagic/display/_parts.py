@@ -21,6 +21,7 @@ from chainmagic.display._style import (
     MUTED,
     SANS,
     STATUS_COLOURS,
+    TR,
     TRACK,
     branch_colour,
     swatch,
@@ -149,9 +150,9 @@ def timeline_html(result: ChainResult) -> str:
         return ""
     body = "".join(_timeline_row(row, scale) for row in rows)
     if cut:
-        body += f'<tr><td colspan="3" style="{_NOTE}">… {plural(cut, "more step")}</td></tr>'
+        body += f'{TR}<td colspan="3" style="{_NOTE}">… {plural(cut, "more step")}</td></tr>'
     axis = (
-        f'<tr><td></td><td style="padding:0 4px"><div style="display:flex;'
+        f'{TR}<td></td><td style="padding:0 4px"><div style="display:flex;'
         f'justify-content:space-between;color:{MUTED}"><span>0</span>'
         f"<span>{format_seconds(scale)}</span></div></td><td></td></tr>"
     )
@@ -184,7 +185,7 @@ def _timeline_row(row: TimelineRow, scale: float) -> str:
     if row.first_chunk is not None:
         tip += f" (first chunk at {format_seconds(row.first_chunk - row.start)})"
     label = (
-        f'<td style="padding:1px 4px 1px {4 + 12 * row.depth}px;white-space:nowrap;'
+        f'<td style="padding:1px 4px 1px {4 + 12 * row.depth}px;white-space:nowrap;text-align:left;'
         f'overflow:hidden;text-overflow:ellipsis" title="{html.escape(row.where)}">'
         f"{html.escape(row.label)}</td>"
     )
@@ -198,4 +199,4 @@ def _timeline_row(row: TimelineRow, scale: float) -> str:
         f'<td style="padding:1px 4px;text-align:right;font-family:{MONO};color:{MUTED};'
         f'white-space:nowrap">{html.escape(latency)}</td>'
     )
-    return f"<tr>{label}{bar}{when}</tr>"
+    return f"{TR}{label}{bar}{when}</tr>"

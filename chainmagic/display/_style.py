@@ -28,6 +28,7 @@ __all__ = [
     "RUN",
     "SANS",
     "STATUS_COLOURS",
+    "TR",
     "TRACK",
     "WARN",
     "branch_colour",
@@ -44,6 +45,9 @@ OK = "var(--jp-success-color1,#2e7d32)"
 ERR = "var(--jp-error-color1,#c62828)"
 RUN = "var(--jp-brand-color1,#1976d2)"
 WARN = "var(--jp-warn-color1,#ef6c00)"
+# A table row that keeps no background of the page's own: JupyterLab stripes and highlights the rows
+# of rendered HTML tables, and muted text on a stripe reads below 4.5:1.
+TR = '<tr style="background:none">'
 MONO = "var(--jp-code-font-family,SFMono-Regular,Menlo,Consolas,monospace)"
 SANS = "var(--jp-ui-font-family,system-ui,-apple-system,'Segoe UI',sans-serif)"
 

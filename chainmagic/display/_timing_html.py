@@ -22,6 +22,7 @@ from chainmagic.display._style import (
     OK,
     PALETTE,
     SANS,
+    TR,
     TRACK,
     WARN,
     branch_colour,
@@ -117,7 +118,7 @@ def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> st
     return (
         '<div class="chainmagic-scroll" style="max-width:100%;overflow-x:auto">'
         '<table style="border-collapse:collapse;font-size:12px;line-height:1.4;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+        f"<thead>{TR}{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -146,8 +147,9 @@ def _row(result: Any, row: Any, *, best: bool, failed: bool, p95: bool, precisio
     if p95:
         cells.append(t(row.p95))
     cells += [t(row.ttft), _ratio_td(row)]
-    style = f' class="chainmagic-best" style="background:{BEST_BG}"' if best else ""
-    return f"<tr{style}>{''.join(cells)}</tr>"
+    background = BEST_BG if best else "none"
+    best_class = ' class="chainmagic-best"' if best else ""
+    return f'<tr{best_class} style="background:{background}">{"".join(cells)}</tr>'
 
 
 def _ratio_td(row: Any) -> str:
@@ -234,7 +236,8 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
 
 def _chart_row(label: str, track: str, value: str) -> str:
     return (
-        f'<tr><td style="padding:2px 6px;white-space:nowrap;font-family:{MONO}">{label}</td>'
+        f'{TR}<td style="padding:2px 6px;white-space:nowrap;font-family:{MONO};text-align:left">'
+        f"{label}</td>"
         f'<td style="padding:2px 6px">{track}</td>'
         f'<td style="padding:2px 6px;text-align:right;font-family:{MONO};color:{MUTED};'
         f'white-space:nowrap">{html.escape(value)}</td></tr>'
@@ -246,7 +249,7 @@ def _axis(scale: float, precision: int) -> str:
         f'<div style="display:flex;justify-content:space-between;color:{MUTED}">'
         f"<span>0</span><span>{html.escape(format_time(scale, precision))}</span></div>"
     )
-    return f'<tr><td></td><td style="padding:0 6px">{ends}</td><td></td></tr>'
+    return f'{TR}<td></td><td style="padding:0 6px">{ends}</td><td></td></tr>'
 
 
 def _chart(rows: list[str]) -> str:

@@ -16,7 +16,6 @@ from chainmagic.display._common import (
     error_text,
     format_seconds,
     more_branches,
-    more_items,
     one_line,
 )
 from chainmagic.display._parts import (
@@ -26,9 +25,9 @@ from chainmagic.display._parts import (
     status_badge,
     timeline_html,
 )
-from chainmagic.display._style import BORDER, ERR, FG, MONO, MUTED, RUN, SANS, TRACK
+from chainmagic.display._style import BORDER, ERR, FG, MONO, MUTED, RUN, SANS, TR, TRACK
 from chainmagic.display._tree_html import value_html
-from chainmagic.display.text import MAX_BATCH_ROWS, batch_summary, value_text
+from chainmagic.display.text import batch_summary, hidden_rows_note, shown_rows, value_text
 from chainmagic.run.result import ChainResult
 
 __all__ = [
@@ -76,18 +75,12 @@ def cards_html(result: ChainResult, limit: int | None = None) -> str:
 
 
 def batch_html(batch: Any, limit: int | None = None) -> str:
-    """A batch as static HTML: a summary, a progress bar, a table of inputs and outputs."""
+    """A batch as static HTML: a summary (with total, pace or ETA), a progress bar, a table."""
     try:
-        total = (
-            f'<div style="color:{MUTED}">total {format_seconds(batch.total)}</div>'
-            if batch.total is not None
-            else ""
-        )
         parts = [
             f"<div><b>{html.escape(batch_summary(batch))}</b></div>",
             progress_html(batch),
             batch_table_html(batch, limit),
-            total,
         ]
         return f'<div class="chainmagic-batch" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
@@ -97,7 +90,7 @@ def batch_html(batch: Any, limit: int | None = None) -> str:
 def progress_html(batch: Any) -> str:
     """A static progress bar: the share of inputs finished."""
     size = batch.size or len(batch.results) or 1
-    done = sum(r.status != "running" for r in batch.results)
+    done = sum(r.status not in ("queued", "running") for r in batch.results)
     share = f"{100 * done / size:.1f}%"
     colour = ERR if any(r.status == "error" for r in batch.results) else RUN
     return (
@@ -115,7 +108,12 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
     )
     rows = []
     results = list(batch.results)
-    for i, r in enumerate(results[:MAX_BATCH_ROWS]):
+    for i in shown_rows(len(results)):
+        if i is None:
+            note = html.escape(hidden_rows_note(len(results)))
+            rows.append(f'{TR}<td colspan="5" style="{cell};color:{MUTED}">{note}</td></tr>')
+            continue
+        r = results[i]
         if r.status == "ok":
             out = value_html(r.output, limit)
         elif r.status == "error":
@@ -127,18 +125,15 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
             out = ""
         given = html.escape(one_line(value_text(r.input, 200), 60))
         rows.append(
-            f'<tr><td style="{cell};color:{MUTED}">{i}</td>'
+            f'{TR}<td style="{cell};color:{MUTED}">{i}</td>'
             f'<td style="{cell};font-family:{MONO};min-width:8em">{given}</td>'
             f'<td style="{cell}">{out}</td><td style="{cell}">{status_badge(r.status)}</td>'
             f'<td style="{cell};font-family:{MONO};white-space:nowrap;text-align:right">'
             f"{format_seconds(r.total) if r.total is not None else ''}</td></tr>"
         )
-    if len(results) > MAX_BATCH_ROWS:
-        note = html.escape(more_items(len(results) - MAX_BATCH_ROWS, "row"))
-        rows.append(f'<tr><td colspan="5" style="{cell};color:{MUTED}">{note}</td></tr>')
     return (
         f'<table style="border-collapse:collapse;font-size:12px;width:100%;line-height:1.4">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<thead>{TR}{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

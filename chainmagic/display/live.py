@@ -199,7 +199,7 @@ def mark_cancelled(obj: Any) -> None:
     """Mark what an interrupted result (or every result of a batch) still shows as running."""
     results = getattr(obj, "results", None)
     for result in results if isinstance(results, list) else [obj]:
-        if getattr(result, "status", None) in ("running", "pending"):
+        if getattr(result, "status", None) in ("queued", "running", "pending"):
             try:
                 result.status = "cancelled"
             except Exception:

@@ -195,8 +195,9 @@ def execute_batch(
 ) -> BatchResult:
     """Run ``chain`` on every input concurrently (at most ``max_concurrency`` at once)."""
     batch = BatchResult(name=name, size=len(inputs))
-    batch.results = [ChainResult(name=name, input=x) for x in inputs]
-    start = perf_counter()
+    # Inputs wait for a slot (--max-concurrency) as "queued", and run as "running" once they have one.
+    batch.results = [ChainResult(name=name, input=x, status="queued") for x in inputs]
+    start = batch.started = perf_counter()
 
     async def one(i: int, sem: asyncio.Semaphore | None) -> None:
         if sem is None:
@@ -209,6 +210,7 @@ def execute_batch(
 
     async def measured(i: int) -> None:
         result = batch.results[i]
+        result.status = "running"
         recorder = Recorder(result, chain, None)
         config: dict[str, Any] = {"listener": recorder}
         if name:
@@ -230,7 +232,7 @@ def execute_batch(
 
     def interrupted() -> None:
         for r in batch.results:
-            if r.status == "running":
+            if r.status in ("queued", "running"):
                 r.status = "cancelled"
 
     run_on_loop(all_of(), interrupted)

@@ -104,7 +104,7 @@ class ChainResult:
     name: str | None = None
     input: Any = None
     output: Any = None
-    status: str = "running"  # running | ok | error | cancelled
+    status: str = "running"  # queued (a batch input waiting) | running | ok | error | cancelled
     error: BaseException | None = None
     branches: dict[str, BranchResult] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
@@ -153,6 +153,7 @@ class BatchResult:
     results: list[ChainResult] = field(default_factory=list)
     total: float | None = None
     size: int = 0
+    started: float | None = None  # perf_counter() when the batch began: a live view's clock
 
     @property
     def done(self) -> int:
