@@ -21,9 +21,15 @@ class Throttle:
     Thread-safe: :meth:`poke` may be called from any thread; draws never run concurrently.
     """
 
-    def __init__(self, draw: Callable[[set[str]], None], rate: float = 15.0) -> None:
+    def __init__(
+        self, draw: Callable[[set[str]], None], rate: float = 15.0, *, leading: bool = True
+    ) -> None:
         self._draw = draw
         self.interval = 1.0 / rate if rate > 0 else 0.0
+        # leading=False: a poke never draws in the poking thread, always on the timer's. A run's
+        # events come from the threads doing the run's work; drawing there would add the draw's
+        # time to whichever step happened to poke first (the "first branch is slower" effect).
+        self.leading = leading
         self._lock = threading.Lock()  # guards _dirty, _timer, _last, _closed
         self._drawing = threading.RLock()  # one draw at a time
         self._dirty: set[str] = set()
@@ -43,7 +49,8 @@ class Throttle:
                 return  # a trailing draw is already due and will pick these parts up
             now = perf_counter()
             wait = self._last + self.interval - now
-            if wait > 0:
+            if wait > 0 or not self.leading:
+                wait = max(wait, 0.0)
                 self._timer = threading.Timer(wait, self._on_timer)
                 self._timer.daemon = True
                 self._timer.start()

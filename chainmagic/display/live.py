@@ -71,7 +71,9 @@ class LiveDisplay:
         self.finished = False
         self.widget: Any = None
         self._lock = threading.Lock()
-        self._throttle = Throttle(self._draw, rate)
+        self._throttle = Throttle(
+            self._draw, rate, leading=False
+        )  # never draw in the run's threads
         self._interval = self._throttle.interval
         if widgets_enabled(mode):
             try:

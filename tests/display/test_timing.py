@@ -215,6 +215,7 @@ def test_live_view_shows_progress_then_the_final_table(kernel: Any) -> None:
     timings = chains(joke([0.6]), poem(failures=1))
     live._throttle.interval = 0
     live.on_progress(timings, 4, 6)
+    live._throttle.flush()  # the draw is due on the throttle's thread; take it now
     assert "measuring 4/6 runs… · 1 failed" in widget.value
     assert 'title="4/6"' in widget.value
     assert live.live_text() == "measuring 4/6 runs… · 1 failed"
