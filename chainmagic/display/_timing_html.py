@@ -115,7 +115,8 @@ def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> st
     # be harder to read than scrolling), and the rest of the view stays in place.
     return (
         '<div class="chainmagic-scroll" style="max-width:100%;overflow-x:auto">'
-        '<table style="border-collapse:collapse;font-size:12px;line-height:1.4;margin:0">'
+        '<table style="border-collapse:collapse;table-layout:auto;font-size:12px;line-height:1.4;'
+        'margin:0">'
         f"<thead>{TR}{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 

@@ -132,7 +132,8 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
             f"{format_seconds(r.total) if r.total is not None else ''}</td></tr>"
         )
     return (
-        f'<table style="border-collapse:collapse;font-size:12px;width:100%;line-height:1.4">'
+        f'<table style="border-collapse:collapse;table-layout:auto;font-size:12px;width:100%;'
+        f'line-height:1.4">'
         f"<thead>{TR}{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 

@@ -29,6 +29,11 @@ def test_the_readme_tour_runs_as_written(page: Any, lab: Any) -> None:
     assert cells[0] == "%load_ext chainmagic" and len(cells) == 3
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    nb.metadata["kernelspec"] = {  # else JupyterLab asks which kernel to start
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     nbformat.write(nb, lab.root / "tour.ipynb")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(lab.tree("tour.ipynb"))
