@@ -77,3 +77,39 @@ def test_with_widgets_off_the_output_is_text_and_html_only() -> None:
     assert [o["output_type"] for o in outputs] == ["display_data", "stream"]
     assert set(outputs[0]["data"]) == {"text/plain", "text/html"}
     assert outputs[0]["data"]["text/plain"].startswith("map_chain\njoke: tell me a joke")
+
+
+@pytest.mark.parametrize(
+    ("cell", "stuck_word"),
+    [
+        ("%chaintime -n 3 -i '\"hi\"' slow", "measuring"),
+        ('%chain slow --batch \'["a", "b"]\' --max-concurrency 1', "running"),
+    ],
+)
+def test_an_interrupted_timing_or_batch_is_saved_as_cancelled(cell: str, stuck_word: str) -> None:
+    """Interrupted mid-run (the kernel gets SIGINT after 1 s), the saved output says cancelled,
+    as static text and HTML: never "measuring…" or "running…" in a saved notebook."""
+    nb = nbformat.v4.new_notebook()
+    setup = "%load_ext chainmagic\nfrom chainmagic.core import FakeChatModel\n"
+    nb.cells = [
+        nbformat.v4.new_code_cell(setup + "slow = FakeChatModel(latency=30)"),
+        nbformat.v4.new_code_cell(cell, metadata={"timeout": 1}),
+    ]
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=60,
+        timeout_func=lambda c: c.metadata.get("timeout", 60),
+        interrupt_on_timeout=True,
+        allow_errors=True,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT)}},
+    )
+    client.execute()
+    outputs = nb.cells[1].outputs
+    assert outputs[-1]["output_type"] == "error"
+    assert outputs[-1]["ename"] == "KeyboardInterrupt"
+    (shown,) = [o for o in outputs if o["output_type"] == "display_data"]
+    data = shown["data"]
+    assert set(data) == {"text/plain", "text/html"}
+    assert "cancelled" in data["text/plain"]
+    assert stuck_word not in data["text/plain"]
