@@ -103,8 +103,14 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
     """One row per input: index, input, output (or failure), status and latency."""
     cell = f"padding:3px 8px;border-bottom:1px solid {BORDER};vertical-align:top;text-align:left"
     head = "".join(
-        f'<th style="{cell};color:{MUTED};font-weight:600">{h}</th>'
-        for h in ("#", "input", "output", "status", "latency")
+        f'<th style="{cell};color:{MUTED};font-weight:600{align}">{h}</th>'
+        for h, align in (
+            ("#", ""),
+            ("input", ""),
+            ("output", ""),
+            ("status", ""),
+            ("latency", ";text-align:right"),  # over its numbers, which are right-aligned
+        )
     )
     rows = []
     results = list(batch.results)
