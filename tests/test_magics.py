@@ -242,7 +242,7 @@ def test_an_unquoted_literal_that_lost_its_quotes_is_an_error(ip: Any) -> None:
 def test_batch_runs_every_input_of_a_list(ip: Any, mask: Any) -> None:
     ip.ok(MAP_CELL.replace(" -i topic=bear", ""))
     ran = ip.ok("%chain map_chain --batch topics")
-    assert re.sub(r"[\d.]+ inputs/s", "N inputs/s", mask(ran.text)) == (
+    assert re.sub(r"[\d.,]+ inputs/s", "N inputs/s", mask(ran.text)) == (
         "map_chain · 2 inputs · 2 ok · total T · N inputs/s\n"
         "0  topic: bear  joke: tell me a joke about bear ↵ poem: write a 2-line poem…  T\n"
         "1  topic: cat   joke: tell me a joke about cat ↵ poem: write a 2-line poem …  T"

@@ -191,6 +191,13 @@ def hidden_rows_note(n: int) -> str:
     return f"… ({plural(hidden, 'more row')}: batch.to_dataframe() has them all)"
 
 
+def format_rate(per_second: float) -> str:
+    """A pace with three significant digits and no exponent: ``2.37``, ``74.4``, ``2,370``."""
+    if per_second >= 100:
+        return f"{per_second:,.0f}"
+    return f"{per_second:.3g}"
+
+
 def batch_summary(batch: Any) -> str:
     """``name · 3 inputs · 2 ok · 1 failed · total 1.2 s · 2.5 inputs/s``; while it runs,
     ``1/3 done · 1 running · 1 queued · ETA 0.8 s`` (the ETA from the pace so far)."""
@@ -210,7 +217,7 @@ def batch_summary(batch: Any) -> str:
     if batch.total is not None:
         parts.append(f"total {format_seconds(batch.total)}")
         if batch.total > 0 and done:
-            parts.append(f"{done / batch.total:.3g} inputs/s")
+            parts.append(f"{format_rate(done / batch.total)} inputs/s")
         return " · ".join(parts)
     if count["running"]:
         parts.append(f"{count['running']} running")

@@ -119,7 +119,7 @@ def test_nested_dict_is_an_indented_tree() -> None:
 def test_batch_is_a_table_with_a_summary_and_a_total() -> None:
     inputs = [{"topic": "bear"}, {"topic": "dog"}, {"topic": "cat"}]
     batch = execute_batch(joke_poem(fail_on="dog"), inputs, name="map_chain")
-    assert re.sub(r"[\d.]+ inputs/s", "N inputs/s", mask(batch_text(batch))) == golden(
+    assert re.sub(r"[\d.,]+ inputs/s", "N inputs/s", mask(batch_text(batch))) == golden(
         """
         map_chain · 3 inputs · 2 ok · 1 failed · total T · N inputs/s
         0  topic: bear  joke: tell me a joke about bear ↵ poem: write a 2-line poem…  T
@@ -245,3 +245,14 @@ def test_a_long_batch_shows_its_first_and_last_rows() -> None:
     page = batch_html(batch)
     assert page.count("<tr ") == 1 + 15 + 1
     assert batch.to_dict()["size"] == 100
+
+
+def test_a_pace_has_no_exponent() -> None:
+    from chainmagic.display.text import format_rate
+
+    assert [format_rate(x) for x in (2.371, 74.44, 2371.2, 123456.0)] == [
+        "2.37",
+        "74.4",
+        "2,371",
+        "123,456",
+    ]
