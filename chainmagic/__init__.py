@@ -36,9 +36,11 @@ __all__ = [
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext chainmagic``: register the chain magics, and completion and help in their cells."""
     from chainmagic import completion, tracebacks
+    from chainmagic.display.register import register
     from chainmagic.magics import ChainMagics
 
     ipython.register_magics(ChainMagics)
+    register(ipython)
     completion.register(ipython)
     tracebacks.install(ipython)
 
@@ -55,7 +57,10 @@ def last_result() -> Any:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """``%unload_ext chainmagic``: remove the magics again."""
+    """``%unload_ext chainmagic``: remove the magics (and the result formatters) again."""
+    from chainmagic.display.register import unregister
+
+    unregister(ipython)
     manager = ipython.magics_manager
     for kind in ("line", "cell"):
         for name in ("chain", "chaintime"):

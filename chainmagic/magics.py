@@ -39,7 +39,7 @@ class ChainMagics(Magics):
     """Compose, run and time LLM chains. Settings: ``%config ChainMagics.<name> = value``."""
 
     default_model = Unicode(
-        "fake:echo", help="Chat model that `model` means in a chain, as 'provider:name'."
+        "fake:chat", help="Chat model that `model` means in a chain, as 'provider:name'."
     ).tag(config=True)
     stream = Bool(True, help="Stream outputs into the result widget as they arrive.").tag(
         config=True
@@ -232,22 +232,27 @@ class ChainMagics(Magics):
         live = None
         if not args.quiet:
             live = LiveTiming(mode=self.widgets, total=(runs or 0) * len(chains))
-        session = time_chains(
-            chains,
-            value,
-            runs=runs,
-            warmup=args.warmup,
-            max_time=max_time,
-            rel_ci=rel_ci,
-            seed=args.seed,
-            on_progress=live.on_progress if live is not None else None,
-            models=model_of,
-        )
-        load = []
-        if levels:
-            from chainmagic.run.load import run_load
+        try:
+            session = time_chains(
+                chains,
+                value,
+                runs=runs,
+                warmup=args.warmup,
+                max_time=max_time,
+                rel_ci=rel_ci,
+                seed=args.seed,
+                on_progress=live.on_progress if live is not None else None,
+                models=model_of,
+            )
+            load = []
+            if levels:
+                from chainmagic.run.load import run_load
 
-            load = run_load(chains, value, levels, runs=runs or 7, max_time=max_time, slo=slo)
+                load = run_load(chains, value, levels, runs=runs or 7, max_time=max_time, slo=slo)
+        except BaseException:  # interrupted: the output says cancelled, never "measuring…"
+            if live is not None:
+                live.cancel()
+            raise
         result = TimingResult(
             session.timings,
             input=value,
@@ -485,6 +490,8 @@ class ChainMagics(Magics):
             if partial is not None:
                 unfinished[name] = partial
                 self._deliver(live, partial, args, ns)
+            elif live is not None:  # the output says cancelled, never "running…"
+                live.cancel()
             raise
         if batch.unfinished:
             unfinished[name] = batch

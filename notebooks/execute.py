@@ -5,9 +5,10 @@
     python notebooks/execute.py --out DIR       # write executed copies to DIR instead
 
 Each notebook runs top to bottom in a fresh kernel of *this* interpreter (so the venv that runs the
-script is the one under test), from the notebooks folder. Widget state is stored, so GitHub and
-nbviewer can draw the widgets; per-cell timing metadata is not, so re-running changes only what the
-code prints. A cell tagged ``raises-exception`` may fail (it shows an error on purpose); any other
+script is the one under test), from the notebooks folder. Per-cell timing metadata is not stored,
+so re-running changes only what the code prints. No widget state is stored either: a finished
+output is static text and HTML, and the live view before it is closed, so no state is worth
+keeping. A cell tagged ``raises-exception`` may fail (it shows an error on purpose); any other
 error stops with the cell's traceback.
 """
 
@@ -40,7 +41,7 @@ def execute(path: Path, out: Path | None = None, timeout: float = 600.0) -> Path
         kernel_name="python3",
         timeout=timeout,
         record_timing=False,
-        store_widget_state=True,
+        store_widget_state=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()

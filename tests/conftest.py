@@ -100,6 +100,9 @@ def _module_shell() -> Iterator[Any]:
     existed = InteractiveShell.initialized()
     config = Config()
     config.HistoryManager.hist_file = ":memory:"
+    # The notebook's default model answers like a hosted one (~0.5 s); magics tests check what
+    # the magics do, not how long a model takes, so they use the same model with no latency.
+    config.ChainMagics.default_model = "fake:echo"
     shell = InteractiveShell.instance(config=config)
     shell.run_line_magic("load_ext", "chainmagic")
     try:

@@ -262,18 +262,28 @@ def _pad(lines: list[str]) -> list[str]:
 
 # -- HTML: nested flex boxes, styled inline so it survives nbconvert and GitHub ------------------
 
-_CSS_ROOT = "font-family:var(--jp-code-font-family,monospace);font-size:12px;display:inline-block"
+# JupyterLab's theme variables (light fallbacks), as chainmagic's other views use: text only in the
+# theme's text colours, so the drawing reads at >= 4.5:1 in light and dark themes alike.
+_FG = "var(--jp-ui-font-color1,#1f2933)"
+_MUTED = "var(--jp-ui-font-color2,#616e7c)"
+_CSS_ROOT = (
+    f"font-family:var(--jp-code-font-family,monospace);font-size:12px;display:inline-block;"
+    f"color:{_FG}"
+)
 _CSS_SEQ = "display:flex;flex-direction:column;align-items:center"
 _CSS_MAP = (
     "display:flex;flex-direction:row;gap:12px;align-items:flex-start;padding:6px;"
-    "border:1px dashed #9aa5b1;border-radius:6px"
+    "border:1px dashed var(--jp-border-color1,#9aa5b1);border-radius:6px"
 )
 _CSS_STEP = (
-    "padding:2px 8px;border:1px solid #52606d;border-radius:4px;background:#f5f7fa;color:#1f2933"
+    "padding:2px 8px;border:1px solid var(--jp-border-color1,#52606d);border-radius:4px;"
+    f"background:var(--jp-layout-color1,#ffffff);color:{_FG}"
 )
-_CSS_END = "padding:2px 8px;border-radius:10px;background:#e4e7eb;color:#3e4c59"
-_CSS_KEY = "font-weight:bold;color:#2680c2;margin-bottom:2px"
-_ARROW = '<div style="color:#9aa5b1;line-height:1.1">↓</div>'
+_CSS_END = (
+    f"padding:2px 8px;border-radius:10px;background:var(--jp-layout-color2,#e4e7eb);color:{_FG}"
+)
+_CSS_KEY = f"font-weight:bold;color:{_FG};margin-bottom:2px"
+_ARROW = f'<div aria-hidden="true" style="color:{_MUTED};line-height:1.1">↓</div>'
 
 
 def _html(node: Node) -> str:

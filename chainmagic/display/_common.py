@@ -8,22 +8,25 @@ enforced in one place.
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from typing import Any
 
 from chainmagic.errors import ChainRunError
+from chainmagic.run.units import format_seconds
 from chainmagic.secrets import redact
 
 __all__ = [
     "DEFAULT_LIMIT",
     "ITEM_COST",
+    "MAX_BRANCHES",
+    "MAX_BRANCH_TIMES",
     "Budget",
     "error_path",
     "error_text",
     "format_count",
     "format_seconds",
+    "more_branches",
     "more_characters",
     "more_items",
     "one_line",
@@ -35,37 +38,11 @@ __all__ = [
 
 DEFAULT_LIMIT = 2000  # characters of one value shown before "… N more characters"
 ITEM_COST = 8  # characters each item of a list or dict costs against the limit, beyond its text
+# A map of 10,000 branches is summarised, not drawn: the first cards and branch times, then how many
+# more there are. Rendering costs stay bounded (well under 0.5 s) however wide the map.
+MAX_BRANCHES = 24  # branch cards (and branch lines of an unfinished map's text) shown
+MAX_BRANCH_TIMES = 8  # per-branch times in a footer line
 _ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+")
-_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
-
-
-def format_seconds(seconds: float | None) -> str:
-    """A duration with three significant digits and one unit: ``612 ms``, ``1.23 s``, ``45.6 µs``.
-
-    IPython's ``%timeit`` convention, so a latency reads the same here as there. Rounding happens
-    before the unit is chosen, so 0.9996 s reads ``1.00 s``, never ``1000 ms``.
-    """
-    if seconds is None or not isinstance(seconds, (int, float)) or math.isnan(seconds):
-        return "—"
-    if math.isinf(seconds):
-        return "∞ s"
-    if seconds < 0:
-        return "-" + format_seconds(-seconds)
-    if seconds == 0:
-        return "0 s"
-    if seconds >= 1000:
-        return f"{seconds:.0f} s"
-    for scale, unit in _UNITS:
-        value = float(f"{seconds / scale:.3g}")
-        if unit == "ns" and value < 1:
-            return f"{value:.3g} ns"
-        if value >= 1 or unit == "ns":
-            if value >= 100:
-                return f"{value:.0f} {unit}"
-            if value >= 10:
-                return f"{value:.1f} {unit}"
-            return f"{value:.2f} {unit}"
-    return f"{seconds:.3g} s"  # not reached: the loop's last unit always returns
 
 
 def format_count(n: int) -> str:
@@ -120,6 +97,11 @@ class Budget:
 
 def more_characters(n: int) -> str:
     return f"… ({format_count(n)} more characters)"
+
+
+def more_branches(n: int) -> str:
+    """``… (9,976 more branches)``: what a summarised map leaves out."""
+    return f"… ({format_count(n)} more {'branch' if n == 1 else 'branches'})"
 
 
 def more_items(n: int, word: str = "item") -> str:

@@ -7,6 +7,8 @@ once, so that the plain text, the static HTML and the live widget never disagree
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +76,10 @@ def timeline(result: ChainResult) -> tuple[list[TimelineRow], float, int]:
     for step in steps:
         starts.setdefault(step.path, step.start)
     keys = list(result.branches)
-    level = {s.path: _branch_level(s.path, root, keys) for s in steps}
+    rank = {
+        key: i for i, key in enumerate(keys)
+    }  # a dict, not keys.index: a map can be 10,000 wide
+    level = {s.path: _branch_level(s.path, root, rank) for s in steps}
     branch_starts = [
         s.start for s in steps if level[s.path] is not None and level[s.path] == len(s.path) - 1
     ]
@@ -85,17 +90,19 @@ def timeline(result: ChainResult) -> tuple[list[TimelineRow], float, int]:
         # the picture (and a saved notebook's HTML) the same from run to run.
         path, at = step.path, level[step.path]
         return tuple(
-            (map_start, keys.index(path[i - 1]), path[:i])
+            (map_start, rank[path[i - 1]], path[:i])
             if at is not None and i - 1 == at
             else (starts.get(path[:i], step.start), -1, path[:i])
             for i in range(root + 1, len(path) + 1)
         )
 
     rows = []
-    for step in sorted(steps, key=order):
+    # Only the rows shown are laid out: a 10,000-branch map picks its first 60, it does not build
+    # and sort 10,000 rows to draw 60.
+    for step in heapq.nsmallest(MAX_TIMELINE_ROWS, steps, key=order):
         rel = step.path[root:]
         at = level[step.path]
-        branch = None if at is None else keys.index(step.path[at])
+        branch = None if at is None else rank[step.path[at]]
         rows.append(
             TimelineRow(
                 label=rel[-1] if rel else step.label,
@@ -108,11 +115,10 @@ def timeline(result: ChainResult) -> tuple[list[TimelineRow], float, int]:
                 branch=branch,
             )
         )
-    cut = max(len(rows) - MAX_TIMELINE_ROWS, 0)
-    return rows[:MAX_TIMELINE_ROWS], scale, cut
+    return rows, scale, max(len(steps) - MAX_TIMELINE_ROWS, 0)
 
 
-def _branch_level(path: tuple[str, ...], root: int, keys: list[str]) -> int | None:
+def _branch_level(path: tuple[str, ...], root: int, keys: Mapping[str, int]) -> int | None:
     """Index in ``path`` of the branch key it runs under, if any."""
     return next((i for i in range(root, len(path)) if path[i] in keys), None)
 

@@ -21,8 +21,10 @@ from chainmagic.display._style import (
     MUTED,
     SANS,
     STATUS_COLOURS,
+    TR,
     TRACK,
     branch_colour,
+    swatch,
 )
 from chainmagic.display._tree_html import text_html, value_html
 from chainmagic.run.result import BranchResult, ChainResult
@@ -41,10 +43,7 @@ _PANEL = (
 def status_badge(status: str) -> str:
     """A coloured dot and the status word (the word is there for colour-blind readers and GitHub)."""
     colour = STATUS_COLOURS.get(status, MUTED)
-    return (
-        f'<span style="color:{colour};white-space:nowrap">'
-        f"<span>●</span> {html.escape(status)}</span>"
-    )
+    return f'<span style="white-space:nowrap">{swatch(colour, shape="50%")}{html.escape(status)}</span>'
 
 
 def header_html(result: ChainResult) -> str:
@@ -69,7 +68,8 @@ def header_html(result: ChainResult) -> str:
         where = error_path(result.error)
         text = (f"failed at {where}: " if where else "failed: ") + error_text(result.error)
         row += (
-            f'<div style="color:{ERR};font-family:{MONO};margin-top:2px">{html.escape(text)}</div>'
+            f'<div style="border-left:3px solid {ERR};padding-left:6px;font-family:{MONO};'
+            f'margin-top:2px">{html.escape(text)}</div>'
         )
     return f'<div style="line-height:1.5">{row}</div>'
 
@@ -83,11 +83,12 @@ def card_html(key: str, branch: BranchResult, index: int | None, limit: int | No
         facts.append(format_seconds(branch.latency))
     head = (
         f'<div style="display:flex;justify-content:space-between;gap:8px;align-items:baseline;'
-        f'margin-bottom:4px"><b style="font-family:{MONO};color:{colour}">{html.escape(key)}</b>'
+        f'margin-bottom:4px"><b style="font-family:{MONO}">{swatch(colour)}{html.escape(key)}</b>'
         f'<span style="font-size:85%;color:{MUTED}">{" · ".join(facts)}</span></div>'
     )
     return (
-        f'<div style="{_PANEL};height:100%;border-top:3px solid {colour}">'
+        f'<div class="chainmagic-card" style="{_PANEL};height:100%;'
+        f'border-top:3px solid {colour}">'
         f"{head}{_card_body(branch, limit)}</div>"
     )
 
@@ -97,7 +98,10 @@ def _card_body(branch: BranchResult, limit: int | None) -> str:
     if status == "ok":
         return value_html(branch.output, limit)
     if status == "error":
-        return text_html(error_text(branch.error), limit, colour=ERR)
+        return (
+            f'<div style="border-left:3px solid {ERR};padding-left:6px">'
+            f"{text_html(error_text(branch.error), limit)}</div>"
+        )
     if status == "running":
         if branch.text:
             return text_html(branch.text + CURSOR, limit)
@@ -146,14 +150,15 @@ def timeline_html(result: ChainResult) -> str:
         return ""
     body = "".join(_timeline_row(row, scale) for row in rows)
     if cut:
-        body += f'<tr><td colspan="3" style="{_NOTE}">… {plural(cut, "more step")}</td></tr>'
+        body += f'{TR}<td colspan="3" style="{_NOTE}">… {plural(cut, "more step")}</td></tr>'
     axis = (
-        f'<tr><td></td><td style="padding:0 4px"><div style="display:flex;'
+        f'{TR}<td></td><td style="padding:0 4px"><div style="display:flex;'
         f'justify-content:space-between;color:{MUTED}"><span>0</span>'
         f"<span>{format_seconds(scale)}</span></div></td><td></td></tr>"
     )
     return (
-        f'<table style="width:100%;border-collapse:collapse;table-layout:fixed;font-size:11px;'
+        f'<table class="chainmagic-timeline" style="width:100%;border-collapse:collapse;'
+        f"table-layout:fixed;font-size:11px;"
         f'font-family:{SANS};color:{FG};margin:0;line-height:1.3">'
         f'<colgroup><col style="width:26%"><col><col style="width:76px"></colgroup>'
         f"{body}{axis}</table>"
@@ -180,7 +185,7 @@ def _timeline_row(row: TimelineRow, scale: float) -> str:
     if row.first_chunk is not None:
         tip += f" (first chunk at {format_seconds(row.first_chunk - row.start)})"
     label = (
-        f'<td style="padding:1px 4px 1px {4 + 12 * row.depth}px;white-space:nowrap;'
+        f'<td style="padding:1px 4px 1px {4 + 12 * row.depth}px;white-space:nowrap;text-align:left;'
         f'overflow:hidden;text-overflow:ellipsis" title="{html.escape(row.where)}">'
         f"{html.escape(row.label)}</td>"
     )
@@ -194,4 +199,4 @@ def _timeline_row(row: TimelineRow, scale: float) -> str:
         f'<td style="padding:1px 4px;text-align:right;font-family:{MONO};color:{MUTED};'
         f'white-space:nowrap">{html.escape(latency)}</td>'
     )
-    return f"<tr>{label}{bar}{when}</tr>"
+    return f"{TR}{label}{bar}{when}</tr>"

@@ -21,14 +21,22 @@ class Throttle:
     Thread-safe: :meth:`poke` may be called from any thread; draws never run concurrently.
     """
 
-    def __init__(self, draw: Callable[[set[str]], None], rate: float = 15.0) -> None:
+    def __init__(
+        self, draw: Callable[[set[str]], None], rate: float = 15.0, *, leading: bool = True
+    ) -> None:
         self._draw = draw
         self.interval = 1.0 / rate if rate > 0 else 0.0
+        # leading=False: a poke never draws in the poking thread, always on the timer's, and the
+        # first draw waits one interval. A run's events come from the threads doing its work;
+        # drawing there (or at once beside them) adds the draw's time to whichever step poked
+        # first — the "first branch is slower" effect. A run shorter than one interval is never
+        # drawn live at all: its final form replaces the placeholder directly.
+        self.leading = leading
+        self._last = float("-inf") if leading else perf_counter()  # no leading edge: none at start
         self._lock = threading.Lock()  # guards _dirty, _timer, _last, _closed
         self._drawing = threading.RLock()  # one draw at a time
         self._dirty: set[str] = set()
         self._timer: threading.Timer | None = None
-        self._last = float("-inf")
         self._closed = False
         self.draws = 0
         self.error: Exception | None = None  # the last draw's failure, kept for debugging
@@ -43,7 +51,8 @@ class Throttle:
                 return  # a trailing draw is already due and will pick these parts up
             now = perf_counter()
             wait = self._last + self.interval - now
-            if wait > 0:
+            if wait > 0 or not self.leading:
+                wait = max(wait, 0.0)
                 self._timer = threading.Timer(wait, self._on_timer)
                 self._timer.daemon = True
                 self._timer.start()

@@ -16,16 +16,17 @@ from typing import Any
 from chainmagic.display._common import error_text, one_line
 from chainmagic.display._style import (
     BORDER,
-    ERR,
     FG,
     MONO,
     MUTED,
     OK,
     PALETTE,
     SANS,
+    TR,
     TRACK,
     WARN,
     branch_colour,
+    swatch,
 )
 from chainmagic.display._timing_plots import timing_plots
 from chainmagic.display._timing_text import (
@@ -44,9 +45,8 @@ _ROOT = f"font-family:{SANS};color:{FG};display:flex;flex-direction:column;gap:1
 _CELL = f"padding:3px 8px;border-bottom:1px solid {BORDER};text-align:right;white-space:nowrap"
 _NUM = f"{_CELL};font-family:{MONO}"
 _CAPTION = f"color:{MUTED};font-size:11px;margin-top:2px"
-# Translucent, so the green reads on light and dark themes alike (a theme variable would not).
-BEST_BG = "rgba(46,125,50,0.14)"
-BEST_BAR = "#59a14f"
+OUTLIER_CUT = 3.0  # the bars' axis ends at most this many times the largest median
+BEST_BAR = "#009e73"  # Okabe-Ito bluish green
 OTHER_BAR = PALETTE[0]
 
 
@@ -72,7 +72,7 @@ def timing_html(result: Any) -> str:
         )
         if result.stopped_early:
             parts.append(
-                f'<div style="color:{WARN};font-size:12px">{html.escape(stopped_note(result))}</div>'
+                f'<div style="font-size:12px">{swatch(WARN)}{html.escape(stopped_note(result))}</div>'
             )
         parts.append(timing_plots(result))
         parts += [
@@ -83,7 +83,7 @@ def timing_html(result: Any) -> str:
         return f'<div class="chainmagic-timing" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
         text = f"<TimingResult: not displayable ({error_text(exc)})>"
-        return f'<pre style="color:{ERR}">{html.escape(text)}</pre>'
+        return f"<pre>{html.escape(text)}</pre>"
 
 
 def _label(text: str) -> str:
@@ -119,9 +119,13 @@ def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> st
         )
         for row in rows
     ]
+    # In a narrow output the table scrolls on its own (its columns are numbers: wrapping them would
+    # be harder to read than scrolling), and the rest of the view stays in place.
     return (
-        '<table style="border-collapse:collapse;font-size:12px;line-height:1.4;margin:0">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        '<div class="chainmagic-scroll" style="max-width:100%;overflow-x:auto">'
+        '<table style="border-collapse:collapse;table-layout:auto;font-size:12px;line-height:1.4;'
+        'margin:0">'
+        f"<thead>{TR}{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -129,17 +133,19 @@ def _row(result: Any, row: Any, *, best: bool, failed: bool, p95: bool, precisio
     def t(value: float | None) -> str:
         return f'<td style="{_NUM}">{html.escape(format_time(value, precision))}</td>'
 
-    badge = f' <span style="color:{OK};font-size:85%">fastest</span>' if best else ""
-    colour = OK if best else FG
+    badge = f' <span style="font-size:85%">{swatch(OK, shape="50%")}fastest</span>' if best else ""
+    # The fastest row is marked by a bar at its left edge, not a tinted row: muted text (the
+    # intervals) on a tint drops below 4.5:1.
+    mark = f"box-shadow:inset 3px 0 0 {OK}" if best else ""
     cells = [
-        f'<td style="{_CELL};text-align:left;font-family:{MONO};color:{colour}">'
+        f'<td style="{_CELL};text-align:left;font-family:{MONO};{mark}">'
         f"<b>{_label(row.label)}</b>{badge}</td>",
         f'<td style="{_NUM}">{row.runs}</td>',
     ]
     if failed:
         timing = result.chains.get(row.label)
         tip = error_text(timing.last_error) if timing and timing.last_error else ""
-        style = f"{_NUM};color:{ERR if row.failures else MUTED}"
+        style = f"{_NUM};font-weight:{'bold' if row.failures else 'normal'}"
         cells.append(f'<td style="{style}" title="{html.escape(tip)}">{row.failures}</td>')
     spread = (
         f"{format_time(row.mean, precision)} ± {format_time(row.stdev, precision)}"
@@ -151,8 +157,8 @@ def _row(result: Any, row: Any, *, best: bool, failed: bool, p95: bool, precisio
     if p95:
         cells.append(t(row.p95))
     cells += [t(row.ttft), _ratio_td(row)]
-    style = f' class="chainmagic-best" style="background:{BEST_BG}"' if best else ""
-    return f"<tr{style}>{''.join(cells)}</tr>"
+    best_class = ' class="chainmagic-best"' if best else ""
+    return f'<tr{best_class} style="background:none">{"".join(cells)}</tr>'
 
 
 def _ratio_td(row: Any) -> str:
@@ -176,8 +182,7 @@ def _finite(*values: float | None) -> list[float]:
 
 def _bars(rows: list[Any], best: str | None, precision: int) -> str:
     """One bar per chain at its median; a whisker from min to max; a band for mean ± std."""
-    ends = [x for r in rows if r.runs for x in _finite(r.max, r.mean + r.stdev)]
-    scale = max(ends, default=0.0)
+    scale = _axis_end(rows)
     if scale <= 0:
         return ""
     lines = []
@@ -192,7 +197,21 @@ def _bars(rows: list[Any], best: str | None, precision: int) -> str:
         lines.append(_chart_row(_label(row.label), track, value))
     lines.append(_axis(scale, precision))
     key = "bar: median · band: mean ± std · whisker: min to max"
+    if any(r.runs and r.max > scale * 1.0001 for r in rows):
+        key += f" (cut at {OUTLIER_CUT:g}× the largest median)"
     return f'<div>{_chart(lines)}<div style="{_CAPTION}">{key}</div></div>'
+
+
+def _axis_end(rows: list[Any]) -> float:
+    """Where the bars' axis ends: far enough for every spread, but never so far that one slow
+    outlier run (a 16.7 ms stall among 0.2 ms runs) squashes every median to a sliver. Spreads
+    beyond ``OUTLIER_CUT`` times the largest median are cut at the edge (the tooltip keeps them)."""
+    medians = [m for r in rows if r.runs for m in _finite(r.median)]
+    if not medians:
+        return 0.0
+    cap = OUTLIER_CUT * max(medians)
+    ends = [min(x, cap) for r in rows if r.runs for x in _finite(r.max, r.mean + r.stdev)]
+    return max([max(medians) * 1.05, *ends])
 
 
 def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
@@ -206,7 +225,7 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
     low, high = max(row.mean - row.stdev, 0.0), row.mean + row.stdev
     band = (
         f'<div style="position:absolute;top:0;bottom:0;left:{_pct(low / scale)};'
-        f'width:{_pct((high - low) / scale)};background:{colour}33"></div>'
+        f'width:{_pct((min(high, scale) - low) / scale)};background:{colour}40"></div>'
     )
     bar = (
         f'<div style="position:absolute;top:3px;bottom:3px;left:0;width:{_pct(row.median / scale)};'
@@ -214,7 +233,7 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
     )
     whisker = (
         f'<div style="position:absolute;top:4px;bottom:4px;left:{_pct(row.min / scale)};'
-        f"width:{_pct((row.max - row.min) / scale)};border-left:1px solid {FG};"
+        f"width:{_pct((min(row.max, scale) - row.min) / scale)};border-left:1px solid {FG};"
         f"border-right:1px solid {FG};background:linear-gradient({FG},{FG}) center/100% 1px "
         f'no-repeat;box-sizing:border-box"></div>'
     )
@@ -226,7 +245,8 @@ def _bar_track(row: Any, scale: float, colour: str, precision: int) -> str:
 
 def _chart_row(label: str, track: str, value: str) -> str:
     return (
-        f'<tr><td style="padding:2px 6px;white-space:nowrap;font-family:{MONO}">{label}</td>'
+        f'{TR}<td style="padding:2px 6px;white-space:nowrap;font-family:{MONO};text-align:left">'
+        f"{label}</td>"
         f'<td style="padding:2px 6px">{track}</td>'
         f'<td style="padding:2px 6px;text-align:right;font-family:{MONO};color:{MUTED};'
         f'white-space:nowrap">{html.escape(value)}</td></tr>'
@@ -238,7 +258,7 @@ def _axis(scale: float, precision: int) -> str:
         f'<div style="display:flex;justify-content:space-between;color:{MUTED}">'
         f"<span>0</span><span>{html.escape(format_time(scale, precision))}</span></div>"
     )
-    return f'<tr><td></td><td style="padding:0 6px">{ends}</td><td></td></tr>'
+    return f'{TR}<td></td><td style="padding:0 6px">{ends}</td><td></td></tr>'
 
 
 def _chart(rows: list[str]) -> str:
@@ -265,7 +285,7 @@ def _breakdown(row: Any, precision: int) -> str:
     for i, (key, value) in enumerate(items):
         colour = branch_colour(i)
         bar = _segment(0.0, value / scale, colour)
-        name = f'<span style="color:{colour}">{html.escape(one_line(key, LABEL_WIDTH))}</span>'
+        name = f"<span>{swatch(colour)}{html.escape(one_line(key, LABEL_WIDTH))}</span>"
         lines.append(_chart_row(name, _track(bar), format_time(value, precision)))
     stacked, start = [], 0.0
     for i, (_, value) in enumerate(items):

@@ -23,12 +23,12 @@ import math
 from typing import Any
 
 from chainmagic.display._common import (
-    _UNITS,
     error_text,
     format_seconds,
     one_line,
     plural,
 )
+from chainmagic.run.units import UNITS
 
 __all__ = [
     "LABEL_WIDTH",
@@ -70,7 +70,7 @@ def format_time(seconds: float | None, precision: int = 3) -> str:
         return format_seconds(seconds)
     if seconds < 0:
         return "-" + format_time(-seconds, precision)
-    for scale, unit in _UNITS:
+    for scale, unit in UNITS:
         value = float(f"{seconds / scale:.{precision}g}")
         if value >= 1 or unit == "ns":
             whole = len(str(int(value))) if value >= 1 else 1

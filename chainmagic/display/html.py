@@ -13,9 +13,10 @@ from typing import Any
 
 from chainmagic.display._cluster import cluster_line
 from chainmagic.display._common import (
+    MAX_BRANCHES,
     error_text,
     format_seconds,
-    more_items,
+    more_branches,
     one_line,
 )
 from chainmagic.display._parts import (
@@ -25,9 +26,9 @@ from chainmagic.display._parts import (
     status_badge,
     timeline_html,
 )
-from chainmagic.display._style import BORDER, ERR, FG, MONO, MUTED, RUN, SANS, TRACK
+from chainmagic.display._style import BORDER, ERR, FG, MONO, MUTED, RUN, SANS, TR, TRACK
 from chainmagic.display._tree_html import value_html
-from chainmagic.display.text import MAX_BATCH_ROWS, batch_summary, value_text
+from chainmagic.display.text import batch_summary, hidden_rows_note, shown_rows, value_text
 from chainmagic.run.result import ChainResult
 
 __all__ = [
@@ -58,13 +59,17 @@ def result_html(result: ChainResult, limit: int | None = None) -> str:
 
 def cards_html(result: ChainResult, limit: int | None = None) -> str:
     """The branch cards in a wrapping row (empty for a chain without a parallel map)."""
+    branches = list(result.branches.items())
     cards = [
         f'<div style="flex:{CARD_FLEX};min-width:{CARD_MIN_WIDTH}">'
         f"{card_html(key, branch, i, limit)}</div>"
-        for i, (key, branch) in enumerate(list(result.branches.items()))
+        for i, (key, branch) in enumerate(branches[:MAX_BRANCHES])
     ]
     if not cards:
         return ""
+    if len(branches) > MAX_BRANCHES:
+        note = html.escape(more_branches(len(branches) - MAX_BRANCHES))
+        cards.append(f'<div style="flex:1 1 100%;color:{MUTED}">{note}</div>')
     return f'<div style="display:flex;flex-wrap:wrap;gap:8px;align-items:stretch">{"".join(cards)}</div>'
 
 
@@ -72,19 +77,13 @@ def cards_html(result: ChainResult, limit: int | None = None) -> str:
 
 
 def batch_html(batch: Any, limit: int | None = None) -> str:
-    """A batch as static HTML: a summary, a progress bar, a table of inputs and outputs."""
+    """A batch as static HTML: a summary (with total, pace or ETA), a progress bar, a table."""
     try:
-        total = (
-            f'<div style="color:{MUTED}">total {format_seconds(batch.total)}</div>'
-            if batch.total is not None
-            else ""
-        )
         parts = [
             f"<div><b>{html.escape(batch_summary(batch))}</b></div>",
             cluster_html(batch),
             progress_html(batch),
             batch_table_html(batch, limit),
-            total,
         ]
         return f'<div class="chainmagic-batch" style="{_ROOT}">{"".join(parts)}</div>'
     except Exception as exc:
@@ -111,7 +110,7 @@ def cluster_html(batch: Any) -> str:
 def progress_html(batch: Any) -> str:
     """A static progress bar: the share of inputs finished."""
     size = batch.size or len(batch.results) or 1
-    done = sum(r.status != "running" for r in batch.results)
+    done = sum(r.status not in ("queued", "running") for r in batch.results)
     share = f"{100 * done / size:.1f}%"
     colour = ERR if any(r.status == "error" for r in batch.results) else RUN
     return (
@@ -124,32 +123,44 @@ def batch_table_html(batch: Any, limit: int | None = None) -> str:
     """One row per input: index, input, output (or failure), status and latency."""
     cell = f"padding:3px 8px;border-bottom:1px solid {BORDER};vertical-align:top;text-align:left"
     head = "".join(
-        f'<th style="{cell};color:{MUTED};font-weight:600">{h}</th>'
-        for h in ("#", "input", "output", "status", "latency")
+        f'<th style="{cell};color:{MUTED};font-weight:600{align}">{h}</th>'
+        for h, align in (
+            ("#", ""),
+            ("input", ""),
+            ("output", ""),
+            ("status", ""),
+            ("latency", ";text-align:right"),  # over its numbers, which are right-aligned
+        )
     )
     rows = []
     results = list(batch.results)
-    for i, r in enumerate(results[:MAX_BATCH_ROWS]):
+    for i in shown_rows(len(results)):
+        if i is None:
+            note = html.escape(hidden_rows_note(len(results)))
+            rows.append(f'{TR}<td colspan="5" style="{cell};color:{MUTED}">{note}</td></tr>')
+            continue
+        r = results[i]
         if r.status == "ok":
             out = value_html(r.output, limit)
         elif r.status == "error":
-            out = f'<span style="color:{ERR}">{html.escape(error_text(r.error))}</span>'
+            out = (
+                f'<span style="border-left:3px solid {ERR};padding-left:6px">'
+                f"{html.escape(error_text(r.error))}</span>"
+            )
         else:
             out = ""
         given = html.escape(one_line(value_text(r.input, 200), 60))
         rows.append(
-            f'<tr><td style="{cell};color:{MUTED}">{i}</td>'
+            f'{TR}<td style="{cell};color:{MUTED}">{i}</td>'
             f'<td style="{cell};font-family:{MONO};min-width:8em">{given}</td>'
             f'<td style="{cell}">{out}</td><td style="{cell}">{status_badge(r.status)}</td>'
             f'<td style="{cell};font-family:{MONO};white-space:nowrap;text-align:right">'
             f"{format_seconds(r.total) if r.total is not None else ''}</td></tr>"
         )
-    if len(results) > MAX_BATCH_ROWS:
-        note = html.escape(more_items(len(results) - MAX_BATCH_ROWS, "row"))
-        rows.append(f'<tr><td colspan="5" style="{cell};color:{MUTED}">{note}</td></tr>')
     return (
-        f'<table style="border-collapse:collapse;font-size:12px;width:100%;line-height:1.4">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f'<table style="border-collapse:collapse;table-layout:auto;font-size:12px;width:100%;'
+        f'line-height:1.4">'
+        f"<thead>{TR}{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
@@ -161,7 +172,7 @@ def graph_html(graph: Any, variables: Sequence[str] | None = None, name: str | N
     try:
         drawing = graph.to_html()
     except Exception as exc:
-        drawing = f'<pre style="color:{ERR}">{html.escape(error_text(exc))}</pre>'
+        drawing = f"<pre>{html.escape(error_text(exc))}</pre>"
     parts = [f'<b style="font-family:{MONO}">{html.escape(name)}</b>'] if name else []
     parts.append(f"<div>{drawing}</div>")
     if variables is not None:
@@ -172,4 +183,4 @@ def graph_html(graph: Any, variables: Sequence[str] | None = None, name: str | N
 
 def _failed(what: str, exc: BaseException) -> str:
     text = f"<{what}: not displayable ({error_text(exc)})>"
-    return f'<pre style="color:{ERR}">{html.escape(text)}</pre>'
+    return f"<pre>{html.escape(text)}</pre>"

@@ -15,15 +15,19 @@ Every function here returns a string and never raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from time import perf_counter
 from typing import Any
 
 from chainmagic.display._cluster import cluster_line
 from chainmagic.display._common import (
+    MAX_BRANCH_TIMES,
+    MAX_BRANCHES,
     Budget,
     error_path,
     error_text,
+    format_count,
     format_seconds,
-    more_items,
+    more_branches,
     one_line,
     plural,
 )
@@ -41,7 +45,9 @@ __all__ = [
     "value_text",
 ]
 
-MAX_BATCH_ROWS = 100
+BATCH_HEAD = 10  # rows of a long batch shown first ...
+BATCH_TAIL = 5  # ... and last
+STATUSES = ("queued", "running", "ok", "error", "cancelled")
 
 
 # -- results ----------------------------------------------------------------------------------------
@@ -68,8 +74,11 @@ def _body(result: ChainResult, limit: int | None) -> list[str]:
         if status == "ok" and isinstance(result.output, dict):
             return value_lines(result.output, Budget(limit), 0, set())
         lines = []
-        for key, branch in list(result.branches.items()):
+        branches = list(result.branches.items())
+        for key, branch in branches[:MAX_BRANCHES]:
             lines += _branch_lines(key, branch, limit)
+        if len(branches) > MAX_BRANCHES:
+            lines.append(more_branches(len(branches) - MAX_BRANCHES))
         if status == "error" and not any(b.status == "error" for b in result.branches.values()):
             lines.append(f"failed — {error_text(result.error)}")
         return lines
@@ -103,11 +112,12 @@ def footer_text(result: ChainResult) -> str:
         parts.append("running")
     else:
         head = f"total {format_seconds(result.total)}"
-        times = [
-            f"{key} {format_seconds(b.latency)}"
-            for key, b in result.branches.items()
-            if b.latency is not None
+        timed = [
+            (key, b.latency) for key, b in list(result.branches.items()) if b.latency is not None
         ]
+        times = [f"{key} {format_seconds(t)}" for key, t in timed[:MAX_BRANCH_TIMES]]
+        if len(timed) > MAX_BRANCH_TIMES:
+            times.append(f"{format_count(len(timed) - MAX_BRANCH_TIMES)} more")
         if times:
             head += f" ({', '.join(times)})"
         if status == "error":
@@ -141,10 +151,13 @@ def batch_text(batch: Any, limit: int | None = None) -> str:
 
 def _batch_text(batch: Any, limit: int | None) -> str:
     results: list[ChainResult] = list(batch.results)
-    size = batch.size or len(results)
     width = min(limit, 60) if limit and limit > 0 else 60
-    rows = []
-    for i, r in enumerate(results[:MAX_BATCH_ROWS]):
+    rows: list[tuple[str, str, str, str] | None] = []
+    for i in shown_rows(len(results)):
+        if i is None:
+            rows.append(None)
+            continue
+        r = results[i]
         if r.status == "ok":
             out = one_line(value_text(r.output, width * 2), width)
         elif r.status == "error":
@@ -159,37 +172,67 @@ def _batch_text(batch: Any, limit: int | None) -> str:
         lines.append(cluster)
     if getattr(batch, "dashboard", None):
         lines.append(f"dashboard: {batch.dashboard}")
-    if rows:
-        w = [max(len(row[c]) for row in rows) for c in range(3)]
+    full = [row for row in rows if row is not None]
+    if full:
+        w = [max(len(row[c]) for row in full) for c in range(3)]
         for row in rows:
+            if row is None:
+                lines.append(hidden_rows_note(len(results)))
+                continue
             cells = [row[0].rjust(w[0]), row[1].ljust(w[1]), row[2].ljust(w[2]), row[3]]
             lines.append("  ".join(cells).rstrip())
-    if len(results) > MAX_BATCH_ROWS:
-        lines.append(more_items(len(results) - MAX_BATCH_ROWS, "row"))
-    if batch.total is not None:
-        lines.append(f"total {format_seconds(batch.total)}")
-    elif size:
-        lines.append("running")
     return "\n".join(lines)
 
 
+def shown_rows(n: int) -> list[int | None]:
+    """The rows a batch table shows: all of a short batch; the first and last of a long one, with
+    ``None`` where the others are left out (the whole batch is in ``to_dataframe()``)."""
+    if n <= BATCH_HEAD + BATCH_TAIL + 2:
+        return list(range(n))
+    return [*range(BATCH_HEAD), None, *range(n - BATCH_TAIL, n)]
+
+
+def hidden_rows_note(n: int) -> str:
+    hidden = n - BATCH_HEAD - BATCH_TAIL
+    return f"… ({plural(hidden, 'more row')}: batch.to_dataframe() has them all)"
+
+
+def format_rate(per_second: float) -> str:
+    """A pace with three significant digits and no exponent: ``2.37``, ``74.4``, ``2,370``."""
+    if per_second >= 100:
+        return f"{per_second:,.0f}"
+    return f"{per_second:.3g}"
+
+
 def batch_summary(batch: Any) -> str:
-    """``name · 3 inputs · 2 ok · 1 failed`` (``2/3 done`` while it runs)."""
+    """``name · 3 inputs · 2 ok · 1 failed · total 1.2 s · 2.5 inputs/s``; while it runs,
+    ``1/3 done · 1 running · 1 queued · ETA 0.8 s`` (the ETA from the pace so far)."""
     results = list(batch.results)
     size = batch.size or len(results)
-    done = sum(r.status != "running" for r in results)
-    ok = sum(r.status == "ok" for r in results)
-    failed = sum(r.status == "error" for r in results)
-    cancelled = sum(r.status == "cancelled" for r in results)
+    count = {s: sum(r.status == s for r in results) for s in STATUSES}
+    done = size - count["running"] - count["queued"]
     parts = [batch.name] if batch.name else []
     parts.append(plural(size, "input"))
     if done < size:
         parts.append(f"{done}/{size} done")
-    parts.append(f"{ok} ok")
-    if failed:
-        parts.append(f"{failed} failed")
-    if cancelled:
-        parts.append(f"{cancelled} cancelled")
+    parts.append(f"{count['ok']} ok")
+    if count["error"]:
+        parts.append(f"{count['error']} failed")
+    if count["cancelled"]:
+        parts.append(f"{count['cancelled']} cancelled")
+    if batch.total is not None:
+        parts.append(f"total {format_seconds(batch.total)}")
+        if batch.total > 0 and done:
+            parts.append(f"{format_rate(done / batch.total)} inputs/s")
+        return " · ".join(parts)
+    if count["running"]:
+        parts.append(f"{count['running']} running")
+    if count["queued"]:
+        parts.append(f"{count['queued']} queued")
+    started = getattr(batch, "started", None)
+    if started is not None and 0 < done < size:
+        elapsed = perf_counter() - started
+        parts.append(f"ETA {format_seconds(elapsed / done * (size - done))}")
     return " · ".join(parts)
 
 

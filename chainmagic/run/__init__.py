@@ -1,9 +1,9 @@
 """Running chains for display: results as plain data, events recorded live, a private loop."""
 
 from chainmagic.run.batching import batch
-from chainmagic.run.execute import BatchResult, execute, execute_batch
+from chainmagic.run.execute import execute, execute_batch
 from chainmagic.run.ratelimit import RateLimit
-from chainmagic.run.result import BranchResult, ChainResult, StepRecord
+from chainmagic.run.result import BatchResult, BranchResult, ChainResult, StepRecord
 
 __all__ = [
     "BatchResult",

@@ -13,14 +13,13 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, TypeVar
 
 from chainmagic.core.calls import add
 from chainmagic.errors import ChainRunError, step_path
 from chainmagic.run.recorder import Recorder, finalize_output
-from chainmagic.run.result import ChainResult
+from chainmagic.run.result import BatchResult, ChainResult
 
 __all__ = ["BatchResult", "execute", "execute_batch", "run_on_loop"]
 
@@ -193,64 +192,6 @@ def in_declared_order(chain: Any, output: Any) -> Any:
     return ordered
 
 
-@dataclass
-class BatchResult:
-    """Results of running one chain on many inputs, in input order."""
-
-    name: str | None = None
-    results: list[ChainResult] = field(default_factory=list)
-    total: float | None = None
-    size: int = 0
-    where: str | None = None  # None: this process; else e.g. "dask · 2 workers"
-    dashboard: str | None = None  # the cluster's dashboard, when it has one
-    elapsed: float | None = None  # seconds since the start, while it runs (pace and ETA)
-
-    @property
-    def done(self) -> int:
-        return sum(r.status != "running" for r in self.results)
-
-    @property
-    def outputs(self) -> list[Any]:
-        return [r.output for r in self.results]
-
-    @property
-    def errors(self) -> int:
-        return sum(r.status == "error" for r in self.results)
-
-    @property
-    def unfinished(self) -> list[int]:
-        """Indexes of the inputs with neither an output nor an error (cancelled, never run)."""
-        return [i for i, r in enumerate(self.results) if r.status not in ("ok", "error")]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "total": self.total,
-            "size": self.size,
-            "where": self.where,
-            "dashboard": self.dashboard,
-            "results": [r.to_dict() for r in self.results],
-        }
-
-    def __repr__(self) -> str:
-        from chainmagic.display.text import batch_text
-
-        return batch_text(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        from chainmagic.display.html import batch_html
-
-        return batch_html(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.reprs import repr_bundle
-
-        return repr_bundle(self)
-
-
 def execute_batch(
     chain: Any,
     inputs: Sequence[Any],
@@ -262,8 +203,9 @@ def execute_batch(
 ) -> BatchResult:
     """Run ``chain`` on every input concurrently (at most ``max_concurrency`` at once)."""
     batch = BatchResult(name=name, size=len(inputs))
-    batch.results = [ChainResult(name=name, input=x) for x in inputs]
-    start = perf_counter()
+    # Inputs wait for a slot (--max-concurrency) as "queued", and run as "running" once they have one.
+    batch.results = [ChainResult(name=name, input=x, status="queued") for x in inputs]
+    start = batch.started = perf_counter()
 
     async def one(i: int, sem: asyncio.Semaphore | None) -> None:
         if sem is None:
@@ -276,6 +218,7 @@ def execute_batch(
 
     async def measured(i: int) -> None:
         result = batch.results[i]
+        result.status = "running"
         recorder = Recorder(result, chain, None)
         config: dict[str, Any] = {"listener": recorder}
         if name:
@@ -297,7 +240,7 @@ def execute_batch(
 
     def interrupted() -> None:
         for r in batch.results:
-            if r.status == "running":
+            if r.status in ("queued", "running"):
                 r.status = "cancelled"
 
     try:

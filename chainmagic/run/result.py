@@ -1,8 +1,10 @@
-"""ChainResult: what one run of a chain produced, as plain data.
+"""ChainResult and BatchResult: what runs of a chain produced, as plain data.
 
-Like IPython's ``TimeitResult`` it is a plain object with times in seconds (floats); rendering it is
-:mod:`chainmagic.display`'s job. While a run is live the same object is filled in place, so a widget
-can redraw from it at any moment.
+Like IPython's ``TimeitResult`` they are plain objects with times in seconds (floats). Drawing them
+is :mod:`chainmagic.display`'s job, registered for these types in one place
+(:mod:`chainmagic.display.register`); this module imports nothing of it. Their own ``repr`` is a
+cheap one-line summary, so a repr never costs a rendering. While a run is live the same object is
+filled in place, so a view can redraw from it at any moment.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 from chainmagic.errors import PATH_SEP
 from chainmagic.secrets import redact
 
-__all__ = ["BranchResult", "ChainResult", "StepRecord", "to_plain"]
+__all__ = ["BatchResult", "BranchResult", "ChainResult", "StepRecord", "seconds", "to_plain"]
+
+SECONDS_DIGITS = 6  # times in to_dict() are rounded to the microsecond: no 17-digit floats
+
+
+def seconds(value: float | None) -> float | None:
+    """A time for ``to_dict()``: rounded to the microsecond (``None`` stays ``None``)."""
+    return None if value is None else round(float(value), SECONDS_DIGITS)
 
 
 def error_text(error: BaseException | None) -> str | None:
@@ -53,10 +62,10 @@ class StepRecord:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": list(self.path),
-            "start": self.start,
-            "end": self.end,
-            "latency": self.latency,
-            "first_chunk": self.first_chunk,
+            "start": seconds(self.start),
+            "end": seconds(self.end),
+            "latency": seconds(self.latency),
+            "first_chunk": seconds(self.first_chunk),
             "status": self.status,
             "usage": self.usage,
             "error": error_text(self.error),
@@ -93,8 +102,8 @@ class BranchResult:
             "key": self.key,
             "status": self.status,
             "output": to_plain(self.output),
-            "latency": self.latency,
-            "ttft": self.ttft,
+            "latency": seconds(self.latency),
+            "ttft": seconds(self.ttft),
             "error": error_text(self.error),
         }
 
@@ -106,7 +115,7 @@ class ChainResult:
     name: str | None = None
     input: Any = None
     output: Any = None
-    status: str = "running"  # running | ok | error | cancelled
+    status: str = "running"  # queued (a batch input waiting) | running | ok | error | cancelled
     error: BaseException | None = None
     branches: dict[str, BranchResult] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
@@ -135,48 +144,113 @@ class ChainResult:
             "output": to_plain(self.output),
             "status": self.status,
             "error": error_text(self.error),
-            "branches": {k: b.to_dict() for k, b in self.branches.items()},
-            "steps": [s.to_dict() for s in self.steps],
-            "total": self.total,
-            "ttft": self.ttft,
+            "branches": {k: b.to_dict() for k, b in list(self.branches.items())},
+            "steps": [s.to_dict() for s in list(self.steps)],
+            "total": seconds(self.total),
+            "ttft": seconds(self.ttft),
             "usage": self.usage,
             "dsl": self.dsl,
         }
 
     def __repr__(self) -> str:
-        from chainmagic.display.text import result_text
-
-        return result_text(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        from chainmagic.display.html import result_html
-
-        return result_html(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.reprs import repr_bundle
-
-        return repr_bundle(self)
+        return _summary("ChainResult", self.name, self.status, self.total, len(self.branches))
 
 
-def to_plain(value: Any) -> Any:
-    """A JSON-friendly copy: messages become their content, documents their dict."""
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, dict):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    text = getattr(value, "text", None)  # before to_dict: a message has both, and is its text
-    if isinstance(text, str):
-        return text
-    to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
+@dataclass
+class BatchResult:
+    """Results of running one chain on many inputs, in input order."""
+
+    name: str | None = None
+    results: list[ChainResult] = field(default_factory=list)
+    total: float | None = None
+    size: int = 0
+    started: float | None = None  # perf_counter() when the batch began: a live view's clock
+    where: str | None = None  # None: this process; else e.g. "dask · 2 workers"
+    dashboard: str | None = None  # the cluster's dashboard, when it has one
+    elapsed: float | None = None  # seconds since the start, while it runs (pace and ETA)
+
+    @property
+    def done(self) -> int:
+        return sum(r.status not in ("running", "queued") for r in self.results)
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [r.output for r in self.results]
+
+    @property
+    def errors(self) -> int:
+        return sum(r.status == "error" for r in self.results)
+
+    @property
+    def unfinished(self) -> list[int]:
+        """Indexes of the inputs with neither an output nor an error (cancelled, never run)."""
+        return [i for i, r in enumerate(self.results) if r.status not in ("ok", "error")]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "total": seconds(self.total),
+            "size": self.size,
+            "where": self.where,
+            "dashboard": self.dashboard,
+            "results": [r.to_dict() for r in list(self.results)],
+        }
+
+    def to_dataframe(self) -> Any:
+        """One row per input: input, output, status, error and latency (needs pandas)."""
         try:
-            return to_plain(to_dict())
-        except Exception:
-            return repr(value)
-    return repr(value)
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError("to_dataframe() needs pandas: pip install pandas") from exc
+        rows = [
+            {k: d[k] for k in ("input", "output", "status", "error", "total")}
+            for d in (r.to_dict() for r in self.results)
+        ]
+        return pd.DataFrame(rows)
+
+    def __repr__(self) -> str:
+        done = f"{self.done}/{self.size or len(self.results)} inputs"
+        return _summary("BatchResult", self.name, done, self.total, None)
+
+
+def _summary(kind: str, name: str | None, status: str, total: float | None, n: int | None) -> str:
+    """``<ChainResult map_chain: ok, 0.612 s, 2 branches>``: cheap, and never raises."""
+    parts = [status]
+    if total is not None:
+        parts.append(f"{total:.3g} s")
+    if n:
+        parts.append(f"{n} branch{'' if n == 1 else 'es'}")
+    label = f" {name}" if name else ""
+    return f"<{kind}{label}: {', '.join(parts)}>"
+
+
+def to_plain(value: Any, _seen: frozenset[int] = frozenset()) -> Any:
+    """A JSON-friendly copy: messages become their content, documents their dict.
+
+    Never raises: a cycle becomes ``"<cycle>"``, anything else unknown its repr (or its type name
+    when even that fails).
+    """
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, float):
+        return value
+    if id(value) in _seen:
+        return "<cycle>"
+    inner = _seen | {id(value)}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v, inner) for k, v in list(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v, inner) for v in value]
+    try:
+        text = getattr(value, "text", None)  # before to_dict: a message has both, and is its text
+        if isinstance(text, str):
+            return text
+        to_dict = getattr(value, "to_dict", None)
+        if callable(to_dict):
+            return to_plain(to_dict(), inner)
+    except Exception:
+        pass
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"

@@ -23,7 +23,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from chainmagic.run import stats
+from chainmagic.run.result import seconds
 from chainmagic.run.timing import BranchRun, ChainTiming, RunRecord, rebuild_error
+from chainmagic.run.units import format_seconds
 
 __all__ = ["TIMING_MIME", "TimingResult", "TimingRow"]
 
@@ -79,7 +81,24 @@ class TimingRow:
     distinct_outputs: int | None = None  # how many different outputs its runs gave (stability)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The row as plain data: times rounded to the microsecond, ratios to 4 decimals."""
+        out = dict(self.__dict__)
+        for name in ("median", "mean", "stdev", "min", "max", "p95", "ttft"):
+            out[name] = _time(out[name])
+        for name in ("ratio", "ratio_low", "ratio_high", "speedup"):
+            out[name] = _ratio(out[name])
+        out["p_value"] = None if self.p_value is None else float(f"{self.p_value:.4g}")
+        out["branches"] = {k: _time(v) for k, v in self.branches.items()}
+        return out
+
+
+def _time(value: float | None) -> float | None:
+    """A time for to_dict(): the microsecond is the finest a perf_counter run means (nan stays)."""
+    return seconds(value) if value is None or math.isfinite(value) else value
+
+
+def _ratio(value: float | None) -> float | None:
+    return value if value is None or not math.isfinite(value) else round(value, 4)
 
 
 @dataclass
@@ -143,12 +162,22 @@ class TimingResult:
 
     @property
     def rows(self) -> list[TimingRow]:
+        """One row per chain, computed once: the bootstrap intervals are the costly part, and the
+        text, the HTML, ``summary()`` and ``to_dict()`` all read the rows. Recomputed only when
+        what they depend on changes (the statistic, the baseline, or more runs)."""
+        key = (
+            self.stat,
+            self.baseline,
+            tuple((label, len(t.all_runs), t.failures) for label, t in self.chains.items()),
+        )
+        cached = self.__dict__.get("_rows")
+        if cached is not None and cached[0] == key:
+            return list(cached[1])
         ref_label = self.reference
         ref = self.chains.get(ref_label) if ref_label else None
-        out = []
-        for label, timing in self.chains.items():
-            out.append(self._row(label, timing, ref))
-        return out
+        rows = [self._row(label, timing, ref) for label, timing in self.chains.items()]
+        self.__dict__["_rows"] = (key, rows)
+        return list(rows)
 
     def _row(self, label: str, t: ChainTiming, ref: ChainTiming | None) -> TimingRow:
         runs = t.all_runs
@@ -225,8 +254,6 @@ class TimingResult:
     @property
     def warnings(self) -> list[str]:
         """What a careful reader should know before trusting the table (derived from the runs)."""
-        from chainmagic.display.text import format_seconds
-
         out = []
         for label, t in self.chains.items():
             runs = t.all_runs
@@ -288,8 +315,6 @@ class TimingResult:
 
     def summary(self) -> str:
         """hyperfine's closing lines: which chain was fastest, and by how much the others lag."""
-        from chainmagic.display.text import format_seconds
-
         ref = self.reference
         if ref is None:
             return "no chain finished a run"
@@ -319,7 +344,7 @@ class TimingResult:
             "stopped_early": self.stopped_early,
             "stopped_by": self.stopped_by,
             "rows": [r.to_dict() for r in self.rows],
-            "all_runs": self.all_runs,
+            "all_runs": {k: [seconds(t) for t in v] for k, v in self.all_runs.items()},
             "warnings": self.warnings,
         }
 
@@ -429,8 +454,6 @@ class TimingResult:
 
     def to_markdown(self) -> str:
         """The table as Markdown, with the ``--columns`` chosen (or the default set)."""
-        from chainmagic.display.text import format_seconds
-
         columns = self.columns or list(DEFAULT_COLUMNS)
         heads = {"mean": "mean ± std", "tokens_per_s": "tokens/s", "error_rate": "errors"}
         lines = [
@@ -450,22 +473,8 @@ class TimingResult:
         return pd.DataFrame([r.to_dict() for r in self.rows]).set_index("label")
 
     def __repr__(self) -> str:
-        from chainmagic.display.timing import timing_text
-
-        return timing_text(self)
-
-    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
-        p.text(repr(self))
-
-    def _repr_html_(self) -> str:
-        from chainmagic.display.timing import timing_html
-
-        return timing_html(self)
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        from chainmagic.display.reprs import repr_bundle
-
-        return repr_bundle(self)
+        runs = sum(len(t.all_runs) for t in self.chains.values())
+        return f"<TimingResult: {', '.join(self.chains)}; {runs} runs; reference {self.reference}>"
 
 
 def _pairs(a: ChainTiming, b: ChainTiming) -> tuple[list[float], list[float]] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -151,3 +152,32 @@ def browser() -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+# Chromium reports a layout that settles over two frames as an uncaught "ResizeObserver loop"
+# error; it is a notice, not a failure of the page. Every other error is collected in page.errors.
+BENIGN = re.compile(r"ResizeObserver loop")
+VIEWPORT = {"width": 1280, "height": 900}
+OPEN_TIMEOUT = 60_000  # ms: first load compiles nothing, but a cold kernel start can be slow
+
+
+@pytest.fixture
+def page(lab: Any, browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(OPEN_TIMEOUT)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and not BENIGN.search(msg.text)
+            else None
+        ),
+    )
+    page.errors = errors
+    try:
+        yield page
+    finally:
+        context.close()

@@ -1,34 +1,38 @@
-"""Every tutorial, run in JupyterLab in headless Chromium: the chainmagic widgets really render.
+"""Every tutorial, run in JupyterLab in headless Chromium, saved, shut down and reopened.
 
 Each notebook is opened from a clean slate (outputs cleared, then Run All), so what is checked is
-what the kernel draws now, not what was saved. For each one the test checks that no output is
-stuck at "Loading widget" or shows "Error displaying widget", that the page logged no errors, and
-that the views the tutorial is about are there with their contents: the result widget's branch
-cards (key and text) and timeline, the batch progress bar, the ``%chaintime`` table and bars.
+what the kernel draws now. For each one the test checks that no output is stuck at "Loading widget"
+or shows "Error displaying widget", that the page logged no errors, and that the views the tutorial
+is about are there with their contents: the branch cards (key and text) and timeline, the batch
+progress bar, the ``%chaintime`` table and bars. Then it saves the notebook, closes it with "Close
+and Shut Down", reopens it — the views must all be there again, drawn from the file alone — and
+measures what a reader sees: text contrast >= 4.5:1 in the light and dark themes, and no output
+wider than its area at 1280 and 800 px. The nbconvert export is opened offline too.
 
 A screenshot of each whole notebook, and of the views the README shows, go to build/screenshots/.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import json
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .conftest import BENIGN, NOTEBOOKS, OPEN_TIMEOUT, VIEWPORT
+from .looks import MIN_CONTRAST, ROOTS, contrasts, overflows
+
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-VIEWPORT = {"width": 1280, "height": 900}
+NARROW = {"width": 800, "height": 900}
+FIGURES: dict[str, dict[str, float]] = {}  # lowest contrast per tutorial and theme, for the report
 MAX_SHOT_HEIGHT = 12000
-OPEN_TIMEOUT = 60_000  # ms: first load compiles nothing, but a cold kernel start can be slow
 RUN_TIMEOUT = 240_000  # ms: the slowest tutorial (02, latencies of 0.6 s) takes ~30 s
 STATUS = "#jp-main-statusbar .jp-StatusBar-TextItem"
 BROKEN = ("Loading widget", "Error displaying widget")
-# Chromium reports a layout that settles over two frames as an uncaught "ResizeObserver loop"
-# error; it is a notice, not a failure of the page. Every other error fails the test.
-BENIGN = re.compile(r"ResizeObserver loop")
 STDERR = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 FAILS_ON_PURPOSE = {"01_quickstart.ipynb": 1}  # cells tagged raises-exception
 
@@ -54,7 +58,6 @@ TUTORIALS: dict[str, list[View]] = {
             cards=["joke", "poem"],
             texts=["They have bear feet.", "the bear walks home by the lake."],
             timeline=True,
-            shot="result-widget",
         ),
         View("%chain map_chain", texts=["Input", "Output", "inputs: topic"]),
         View("result = %chain map_chain", cards=["joke", "poem"], timeline=True),
@@ -74,7 +77,6 @@ TUTORIALS: dict[str, list[View]] = {
         View(
             "%chaintime",
             timing=["joke_chain", "poem_chain", "map_chain"],
-            shot="chaintime-table",
         ),
     ],
     "03_retrieval.ipynb": [
@@ -118,28 +120,6 @@ TUTORIALS: dict[str, list[View]] = {
         ),
     ],
 }
-
-
-@pytest.fixture
-def page(lab: Any, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(OPEN_TIMEOUT)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and not BENIGN.search(msg.text)
-            else None
-        ),
-    )
-    page.errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def wait_idle(page: Any) -> None:
@@ -194,7 +174,8 @@ def cell_of(page: Any, source: str) -> Any:
     return cells.nth(matches[0])
 
 
-def check_view(page: Any, view: View, name: str) -> None:
+def check_view(page: Any, view: View, name: str, *, shots: bool = True) -> None:
+    """The output of ``view.cell`` shows what the tutorial is about, as static HTML."""
     cell = cell_of(page, view.cell)
     out = cell.locator(".jp-OutputArea")
     text = out.inner_text()
@@ -202,39 +183,38 @@ def check_view(page: Any, view: View, name: str) -> None:
     for needle in view.texts:
         assert needle in text, f"{where}: {needle!r} not in the output:\n{text}"
     if view.cards:
-        cards = out.locator(".widget-hbox .widget-html-content")
+        cards = out.locator(".chainmagic-card")
         assert cards.count() == len(view.cards), f"{where}: {cards.count()} branch cards"
         for i, key in enumerate(view.cards):
             card = cards.nth(i).inner_text()
             assert card.startswith(key), f"{where}: card {i} is {card!r}, not {key!r}"
             assert len(card.strip()) > len(key) + 10, f"{where}: card {key!r} is empty"
-        assert out.locator(".chainmagic-result").count() == 0, f"{where}: static HTML shown"
     if view.timeline:
-        rows = out.locator(".widget-vbox .widget-html-content table tr")
+        rows = out.locator(".chainmagic-timeline tr")
         assert rows.count() >= 2, f"{where}: no timeline"
-        bars = out.locator(".widget-html-content table td div[title]")
+        bars = out.locator(".chainmagic-timeline td div[title]")
         assert bars.count() >= 1, f"{where}: timeline without bars"
         assert bars.first.bounding_box()["width"] >= 2, f"{where}: timeline bars not drawn"
     if view.progress:
-        bar = out.locator(".widget-hprogress .progress-bar")
+        bar = out.locator(".chainmagic-batch div[title] > div")
         assert bar.count() == 1, f"{where}: no progress bar"
         width = bar.evaluate("(b) => b.getBoundingClientRect().width / b.parentElement.clientWidth")
         assert width > 0.99, f"{where}: progress bar at {width:.0%}"
     if view.timing:
-        table = out.locator(".widget-html-content table").first
+        table = out.locator(".chainmagic-timing table").first
         assert table.count() == 1, f"{where}: no %chaintime table"
         rows = table.locator("tr").all_inner_texts()
         for label in view.timing:
             assert any(label in row for row in rows), f"{where}: no row for {label!r}: {rows}"
-        bars = out.locator(".widget-html-content div[title]")
+        bars = out.locator(".chainmagic-timing div[title]")
         titles = bars.evaluate_all("(bars) => bars.map((b) => b.title)")
         for label in view.timing:
             assert any(t.startswith(f"{label}:") for t in titles), f"{where}: no bar for {label}"
         widths = bars.evaluate_all("(bars) => bars.map((b) => b.getBoundingClientRect().width)")
         assert min(widths) > 10, f"{where}: latency bars not drawn: {widths}"
-        inside = out.locator(".widget-html-content .chainmagic-timing").count()
-        assert inside == out.locator(".chainmagic-timing").count() == 1, f"{where}: not a widget"
-    if view.shot:
+    # A finished output is static: no widget view is left to need a kernel or widget state.
+    assert out.locator(".jupyter-widgets").count() == 0, f"{where}: a widget view is left"
+    if view.shot and shots:
         cell.screenshot(path=str(SHOTS / f"{view.shot}.png"))  # the code and what it shows
 
 
@@ -262,8 +242,67 @@ def screenshot(page: Any, name: str) -> None:
     page.set_viewport_size(VIEWPORT)
 
 
+def no_broken_outputs(page: Any, name: str) -> None:
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    for broken in BROKEN:
+        stuck = [text for text in outputs if broken in text]
+        assert not stuck, f"{name}: {broken!r} in {len(stuck)} output(s): {stuck[:2]}"
+    images = page.eval_on_selector_all(
+        ".jp-OutputArea-output img", "(imgs) => imgs.filter((i) => !i.naturalWidth).length"
+    )
+    assert images == 0, f"{name}: {images} broken image(s) in the outputs"
+
+
+def save_close_and_reopen(page: Any, lab: Any, name: str) -> None:
+    """Save, "Close and Shut Down Notebook" (the kernel goes, and every widget model with it),
+    then open the file again: what shows now is only what the notebook file holds."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.jp-mod-dirty')", timeout=OPEN_TIMEOUT)
+    page.locator(".lm-MenuBar-itemLabel:text-is('File')").click()
+    page.locator(".lm-Menu-itemLabel:has-text('Close and Shut Down')").click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')")
+    page.goto(lab.tree(name))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+    wait_idle(page)
+    page.wait_for_timeout(1000)  # let every output render (a widget view would fail by now)
+
+
+def check_looks(page: Any, name: str, theme: str) -> float:
+    """Every text in chainmagic's outputs reads at >= 4.5:1, and no output is wider than its area;
+    returns the lowest contrast found."""
+    found = contrasts(page)
+    assert found, f"{name} ({theme}): no chainmagic text found"
+    low = [c for c in found if c.ratio < MIN_CONTRAST]
+    assert not low, f"{name} ({theme}): text below {MIN_CONTRAST}:1: {low[:5]}"
+    wide = overflows(page)
+    assert not wide, f"{name} ({theme}, {page.viewport_size['width']} px): overflow {wide[:5]}"
+    return min(c.ratio for c in found)
+
+
+def shoot_views(page: Any, stem: str) -> None:
+    """Pictures of the notebook's first and last chainmagic outputs (whole cells: code and view)."""
+    views = page.locator(".jp-CodeCell").filter(has=page.locator(ROOTS))
+    count = views.count()
+    for i, which in ((0, "first"), (count - 1, "last")):
+        if count:
+            views.nth(i).scroll_into_view_if_needed()
+            views.nth(i).screenshot(path=str(SHOTS / f"{stem}-{which}.png"))
+
+
+def set_theme(page: Any, theme: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel:text-is('Settings')").click()
+    page.locator(".lm-Menu-itemLabel:text-is('Theme')").hover()
+    page.locator(f".lm-Menu-itemLabel:text-is('{theme}')").click()
+    light = "true" if "Light" in theme else "false"
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=OPEN_TIMEOUT
+    )
+    page.wait_for_timeout(500)
+
+
 @pytest.mark.parametrize("name", list(TUTORIALS))
-def test_tutorial_runs_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
+def test_tutorial_runs_saves_and_reopens_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(lab.tree(name))
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
@@ -271,16 +310,59 @@ def test_tutorial_runs_in_jupyterlab(page: Any, lab: Any, name: str) -> None:
     if page.locator("#jp-left-stack").is_visible():
         page.keyboard.press("Control+b")  # the file browser only takes room from the notebook
     run_all(page)
-    page.wait_for_timeout(500)  # the last widget messages after the kernel went idle
+    page.wait_for_timeout(500)  # the last display updates after the kernel went idle
     screenshot(page, name)
-    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-    for broken in BROKEN:
-        stuck = [text for text in outputs if broken in text]
-        assert not stuck, f"{name}: {broken!r} in {len(stuck)} output(s): {stuck[:2]}"
+    no_broken_outputs(page, name)
     stderr = page.locator(STDERR).all_inner_texts()
     expected = FAILS_ON_PURPOSE.get(name, 0)
     assert len(stderr) == expected, f"{name}: {len(stderr)} error outputs, not {expected}: {stderr}"
     for view in TUTORIALS[name]:
         check_view(page, view, name)
+
+    save_close_and_reopen(page, lab, name)
+    if page.locator("#jp-left-stack").is_visible():
+        page.keyboard.press("Control+b")
+    no_broken_outputs(page, name)
+    for view in TUTORIALS[name]:
+        check_view(page, view, name, shots=False)
+    lowest = {"light": check_looks(page, name, "light")}
+    screenshot(page, f"{name.removesuffix('.ipynb')}-reopened")
+    page.set_viewport_size(NARROW)
+    page.wait_for_timeout(500)
+    check_looks(page, name, "light")
+    shoot_views(page, f"{name.removesuffix('.ipynb')}-800px")
+    page.set_viewport_size(VIEWPORT)
+    set_theme(page, "JupyterLab Dark")
+    try:
+        lowest["dark"] = check_looks(page, name, "dark")
+        shoot_views(page, f"{name.removesuffix('.ipynb')}-dark")
+    finally:
+        set_theme(page, "JupyterLab Light")
+    FIGURES[name] = lowest
+    (SHOTS / "contrast.json").write_text(json.dumps(FIGURES, indent=1))  # the lowest, for a person
     errors = [e for e in page.errors if not BENIGN.search(e)]
     assert not errors, f"{name}: the page logged errors:\n" + "\n".join(errors)
+
+
+def test_nbconvert_export_shows_the_results_offline(lab: Any, browser: Any) -> None:
+    """The tutorial exported to HTML by nbconvert, opened from disk with no network: every result
+    is there (static HTML needs no widget loader from a CDN)."""
+    name = "02_parallel.ipynb"
+    subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", str(NOTEBOOKS / name),
+         "--output-dir", str(SHOTS)],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    exported = SHOTS / name.replace(".ipynb", ".html")
+    context = browser.new_context(viewport=VIEWPORT, offline=True)
+    try:
+        page = context.new_page()
+        page.goto(exported.as_uri())
+        page.locator(".chainmagic-card").first.wait_for(timeout=OPEN_TIMEOUT)
+        text = page.locator("body").inner_text()
+        for needle in ("Because they can't catch it!", "Majestic and wild", "joke_chain"):
+            assert needle in text, f"export: {needle!r} not shown"
+        assert page.locator(".chainmagic-timing table").count() >= 1
+        page.screenshot(path=str(SHOTS / "02_parallel-nbconvert.png"), full_page=True)
+    finally:
+        context.close()

@@ -306,3 +306,37 @@ def test_init_chat_model_fake_with_a_script():
     model = init_chat_model("fake:scripted", responses=["a", "b"])
     assert model.model_name == "fake:scripted"
     assert [model.invoke("x").content for _ in range(3)] == ["a", "b", "a"]
+
+
+# -- the notebook's default: like a hosted model ---------------------------------------------------
+
+
+def test_fake_chat_answers_like_a_hosted_model(monkeypatch):
+    slept = record_sleeps(monkeypatch)
+    model = init_chat_model("fake:chat")
+    assert (model.latency, model.jitter, model.token_delay) == (0.4, 0.25, 0.015)
+    twin = init_chat_model("fake:chat")
+    for _ in range(5):
+        list(model.stream("tell me a joke about bears"))
+    first_tokens = slept[::6]  # each answer: the wait for its first token, then 5 token gaps
+    assert first_tokens == [twin.delay() for _ in range(5)]  # seeded: the same every time
+    assert all(0.3 <= d <= 0.5 for d in first_tokens)
+    assert len(set(first_tokens)) == 5
+    assert [s for i, s in enumerate(slept) if i % 6] == [0.015] * 25
+
+
+def test_fake_chat_is_instant_one_keyword_away():
+    model = init_chat_model("fake:chat", latency=0)
+    assert (model.latency, model.token_delay) == (0.0, 0.0)
+    start = time.perf_counter()
+    assert model.invoke("hi").content == "hi"
+    assert time.perf_counter() - start < 0.1
+    assert init_chat_model("fake:echo").latency == 0.0  # every other fake model is instant
+
+
+def test_the_notebook_default_model_is_the_hosted_like_one():
+    from chainmagic.dsl import defaults
+    from chainmagic.magics import ChainMagics
+
+    assert defaults.model == "fake:chat"
+    assert ChainMagics.default_model.default_value == "fake:chat"

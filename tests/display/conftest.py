@@ -134,6 +134,6 @@ def kernel(monkeypatch: pytest.MonkeyPatch) -> FakeKernelShell:
             return shell.handles[-1]
         return None
 
-    monkeypatch.setattr(bundle_module, "_shell", lambda: shell)
+    monkeypatch.setattr(bundle_module, "shell", lambda: shell)
     monkeypatch.setattr("IPython.display.display", display)
     return shell

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from textwrap import dedent
 
 import pytest
 
-from chainmagic.display import batch_text, format_seconds, graph_text, result_text, value_text
+from chainmagic.display import (
+    batch_html,
+    batch_text,
+    format_seconds,
+    graph_text,
+    result_text,
+    value_text,
+)
 from chainmagic.run import BranchResult, ChainResult, execute_batch
 from chainmagic.run.result import StepRecord
 
@@ -111,13 +119,12 @@ def test_nested_dict_is_an_indented_tree() -> None:
 def test_batch_is_a_table_with_a_summary_and_a_total() -> None:
     inputs = [{"topic": "bear"}, {"topic": "dog"}, {"topic": "cat"}]
     batch = execute_batch(joke_poem(fail_on="dog"), inputs, name="map_chain")
-    assert mask(batch_text(batch)) == golden(
+    assert re.sub(r"[\d.,]+ inputs/s", "N inputs/s", mask(batch_text(batch))) == golden(
         """
-        map_chain · 3 inputs · 2 ok · 1 failed
+        map_chain · 3 inputs · 2 ok · 1 failed · total T · N inputs/s
         0  topic: bear  joke: tell me a joke about bear ↵ poem: write a 2-line poem…  T
         1  topic: dog   failed — FakeModelError: injected failure on 'write a 2-lin…  T
         2  topic: cat   joke: tell me a joke about cat ↵ poem: write a 2-line poem …  T
-        total T
         """
     )
 
@@ -210,3 +217,42 @@ def test_graph_text_survives_a_graph_that_cannot_draw() -> None:
             raise RuntimeError("nope")
 
     assert graph_text(Broken(), ["x"]) == "<graph not drawable: RuntimeError: nope>\ninputs: x"
+
+
+def test_a_live_batch_shows_queued_running_and_an_eta() -> None:
+    from time import perf_counter
+
+    from chainmagic.run import BatchResult, ChainResult
+
+    batch = BatchResult(name="b", size=4, started=perf_counter() - 1.0)
+    statuses = ["ok", "running", "queued", "queued"]
+    batch.results = [ChainResult(input=i, status=s, total=0.5) for i, s in enumerate(statuses)]
+    summary = mask(batch_text(batch).splitlines()[0])
+    assert summary == "b · 4 inputs · 1/4 done · 1 ok · 1 running · 2 queued · ETA T"
+    assert "queued" in batch_text(batch).splitlines()[3]
+
+
+def test_a_long_batch_shows_its_first_and_last_rows() -> None:
+    from chainmagic.run import BatchResult, ChainResult
+
+    batch = BatchResult(size=100, total=2.0)
+    batch.results = [ChainResult(input=i, output=i, status="ok", total=0.1) for i in range(100)]
+    lines = batch_text(batch).splitlines()
+    assert lines[0].endswith("· 50 inputs/s")
+    assert [line.split()[0] for line in lines[1:11]] == [str(i) for i in range(10)]
+    assert lines[11] == "… (85 more rows: batch.to_dataframe() has them all)"
+    assert [line.split()[0] for line in lines[12:]] == ["95", "96", "97", "98", "99"]
+    page = batch_html(batch)
+    assert page.count("<tr ") == 1 + 15 + 1
+    assert batch.to_dict()["size"] == 100
+
+
+def test_a_pace_has_no_exponent() -> None:
+    from chainmagic.display.text import format_rate
+
+    assert [format_rate(x) for x in (2.371, 74.44, 2371.2, 123456.0)] == [
+        "2.37",
+        "74.4",
+        "2,371",
+        "123,456",
+    ]

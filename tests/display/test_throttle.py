@@ -79,3 +79,17 @@ def test_many_threads_never_draw_at_the_same_time() -> None:
         t.join()
     throttle.flush(close=True)
     assert peak == 1
+
+
+def test_without_a_leading_edge_a_poke_never_draws_in_the_poking_thread() -> None:
+    import threading
+    import time
+
+    threads: list[int] = []
+    throttle = Throttle(lambda parts: threads.append(threading.get_ident()), 1000.0, leading=False)
+    for _ in range(3):
+        throttle.poke("x")
+        time.sleep(0.02)
+    throttle.flush("x", close=True)  # the final draw is the caller's, on purpose
+    assert len(threads) >= 2
+    assert threading.get_ident() not in threads[:-1]

@@ -115,7 +115,7 @@ def test_result_renderers_never_raise_on_odd_outputs(value: object) -> None:
     result.branches = {"a": BranchResult("a", status="ok", output=value, start=0.0, end=0.1)}
     assert "odd" in result_text(result)
     assert "odd" in result_html(result)
-    assert repr(result) == result_text(result)
+    assert repr(result) == "<ChainResult odd: ok, 0.1 s, 1 branch>"  # cheap, whatever the output
 
 
 def test_a_huge_string_is_cut_with_a_note_saying_how_much_more() -> None:

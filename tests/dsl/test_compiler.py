@@ -387,12 +387,13 @@ def _model_of(step: Any) -> Any:
     return step.bound
 
 
-def test_model_defaults_to_the_fake_echo_model() -> None:
-    assert defaults.model == "fake:echo"
+def test_model_defaults_to_the_hosted_like_fake_model() -> None:
+    assert defaults.model == "fake:chat"
     cell = compile("model", {})
     inner = _model_of(cell.chain)
     assert isinstance(inner, FakeChatModel)
-    assert inner.model_name == "fake:echo"
+    assert inner.model_name == "fake:chat"
+    assert inner.latency > 0.1
     assert cell.chain is not None
     assert cell.chain.label == "model"
 

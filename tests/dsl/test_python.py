@@ -126,7 +126,7 @@ def test_the_code_of_the_retrieval_chain_reads_like_the_guide() -> None:
         "from chainmagic.core import RunnableParallel, RunnablePassthrough, StrOutputParser, "
         "init_chat_model\n"
         "\n"
-        "model = init_chat_model('fake:echo')\n"
+        "model = init_chat_model('fake:chat')\n"
         "retrieval_chain = (\n"
         "    RunnableParallel({\n"
         "        'context': retriever,\n"
@@ -154,7 +154,7 @@ def test_model_keyword_arguments_are_kept() -> None:
 
 def test_distinct_models_get_distinct_names_and_one_model_one_name() -> None:
     code = to_python(compile('{a: model, b: model, c: model("fake:x")}', {}).chain)
-    assert code.count("init_chat_model('fake:echo')") == 1
+    assert code.count("init_chat_model('fake:chat')") == 1
     assert "model_2 = init_chat_model('fake:x')" in code
 
 

@@ -120,3 +120,27 @@ def test_to_plain_makes_json_friendly_copies():
     assert to_plain(Exploding()) == "<exploding>"
     assert to_plain({1, 2}) == repr({1, 2})
     json.dumps(to_plain({"docs": [Document("t")], "m": AIMessage("x"), "s": {1}}))
+
+
+def test_to_plain_never_raises_and_cuts_cycles():
+    class Hopeless:
+        def to_dict(self):
+            raise RuntimeError("no")
+
+        def __repr__(self):
+            raise RuntimeError("no")
+
+    loop: list = [1]
+    loop.append(loop)
+    assert to_plain(Hopeless()) == "<Hopeless>"
+    assert to_plain(loop) == [1, "<cycle>"]
+    assert to_plain({"a": loop, "b": loop}) == {"a": [1, "<cycle>"], "b": [1, "<cycle>"]}
+
+
+def test_to_dict_rounds_times_to_the_microsecond():
+    result = ChainResult(name="r", status="ok", total=0.1 + 0.2, ttft=1 / 3)
+    result.steps.append(StepRecord(("r",), start=1e-7, end=2 / 3, status="ok"))
+    data = result.to_dict()
+    assert data["total"] == 0.3 and data["ttft"] == 0.333333
+    assert data["steps"][0]["end"] == 0.666667 and data["steps"][0]["start"] == 0.0
+    json.dumps(data)

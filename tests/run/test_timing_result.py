@@ -142,9 +142,25 @@ def test_to_dict(three):
     assert data["reference"] == three.reference
     assert data["stopped_early"] is True
     assert [r["label"] for r in data["rows"]] == ["slow", "fast", "twin"]
-    assert data["rows"][0]["ratio"] == row(three, "slow").ratio
+    assert data["rows"][0]["ratio"] == round(row(three, "slow").ratio, 4)
+    assert data["rows"][0]["median"] == round(row(three, "slow").median, 6)
     assert set(data["rows"][0]) >= {"median", "ratio_low", "ratio_high", "p_value", "significant"}
-    assert data["all_runs"] == three.all_runs
+    assert data["all_runs"] == {k: [round(t, 6) for t in v] for k, v in three.all_runs.items()}
+
+
+def test_rows_are_computed_once(three, monkeypatch):
+    from chainmagic.run import stats
+
+    calls = []
+    real = stats.ratio_interval
+    monkeypatch.setattr(stats, "ratio_interval", lambda *a, **k: calls.append(1) or real(*a, **k))
+    three.__dict__.pop("_rows", None)
+    for _ in range(5):
+        three.rows, three.to_dict(), three.summary()
+    assert len(calls) == 2  # one interval per chain compared with the reference, once
+    three.stat = "mean"  # what the rows depend on changed: computed again
+    three.rows
+    assert len(calls) == 4
 
 
 def test_to_markdown_is_a_table_with_one_line_per_chain(three):

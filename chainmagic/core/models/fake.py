@@ -19,7 +19,13 @@ from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage, Hum
 from chainmagic.core.models.base import BaseChatModel, usage
 from chainmagic.errors import ModelError
 
-__all__ = ["FakeChatModel", "FakeModelError"]
+__all__ = ["HOSTED", "FakeChatModel", "FakeModelError"]
+
+# How ``fake:chat`` (the notebook's default ``model``) answers: like a hosted chat model — about
+# 0.4 s to the first token, ± 25 % seeded jitter, then ~65 tokens/s — so a tour's timings show what
+# they would with a real model. Every other fake model is instant unless told otherwise.
+HOSTED = {"latency": 0.4, "jitter": 0.25, "token_delay": 0.015}
+HOSTED_SPEC = "fake:chat"
 
 Script = Sequence[str] | Mapping[str, str] | Callable[[list[BaseMessage]], str] | None
 _PIECE = re.compile(r"\s*\S+")
@@ -37,15 +43,18 @@ class FakeChatModel(BaseChatModel):
     messages and returns the reply. ``latency`` seconds pass before the first token, varied by
     ``± jitter`` (a fraction) from a generator seeded with ``seed``; each further streamed token
     takes ``token_delay``. ``fail_on`` (a pattern) or ``fail_rate`` make calls raise ``error``.
+
+    Timing settings left unset are zero, except for ``model="fake:chat"``, which takes
+    :data:`HOSTED`'s; ``latency=0`` makes that one instant too.
     """
 
     def __init__(
         self,
         responses: Script = None,
         *,
-        latency: float = 0.0,
-        jitter: float = 0.0,
-        token_delay: float = 0.0,
+        latency: float | None = None,
+        jitter: float | None = None,
+        token_delay: float | None = None,
         seed: int = 0,
         fail_on: str | None = None,
         fail_rate: float = 0.0,
@@ -71,17 +80,22 @@ class FakeChatModel(BaseChatModel):
         self.max_tokens = max_tokens
         self.stop = [stop] if isinstance(stop, str) else list(stop or [])
         self.responses = responses
-        self.latency = latency
-        self.jitter = jitter
-        self.token_delay = token_delay
-        self.seed = seed
         for option, value in (
             ("latency", latency),
             ("jitter", jitter),
             ("token_delay", token_delay),
         ):
-            if not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            if value is not None and (
+                not isinstance(value, (int, float)) or not 0 <= value < float("inf")
+            ):
                 raise ValueError(f"{option}={value!r}: a number of seconds, 0 or more")
+        preset = HOSTED if model == HOSTED_SPEC and latency != 0 else {}
+        self.latency = float(preset.get("latency", 0.0) if latency is None else latency)
+        self.jitter = float(preset.get("jitter", 0.0) if jitter is None else jitter)
+        if token_delay is None:
+            token_delay = preset.get("token_delay", 0.0) if latency != 0 else 0.0
+        self.token_delay = float(token_delay)
+        self.seed = seed
         if not isinstance(fail_rate, (int, float)) or not 0 <= fail_rate <= 1:
             raise ValueError(f"fail_rate={fail_rate!r}: a probability between 0 and 1")
         try:
