@@ -105,7 +105,8 @@ def _card_body(branch: BranchResult, limit: int | None) -> str:
     if status == "running":
         if branch.text:
             return text_html(branch.text + CURSOR, limit)
-        return f'<span style="{_NOTE}">waiting for the first token…</span>'
+        waiting = html.escape(branch.note) if branch.note else "waiting for the first token"
+        return f'<span style="{_NOTE}">{waiting}…</span>'
     if branch.text:
         return text_html(branch.text, limit) + f'<span style="{_NOTE}">{status}</span>'
     return f'<span style="{_NOTE}">{"waiting…" if status == "pending" else status}</span>'
@@ -122,7 +123,7 @@ def output_html(result: ChainResult, limit: int | None = None) -> str:
         body = (
             text_html(result.text + CURSOR, limit)
             if result.text
-            else f'<span style="{_NOTE}">running…</span>'
+            else f'<span style="{_NOTE}">{html.escape(result.note or "running")}…</span>'
         )
     elif result.text:
         body = text_html(result.text, limit) + f'<span style="{_NOTE}">{status}</span>'

@@ -99,6 +99,8 @@ def _branch_lines(key: str, branch: BranchResult, limit: int | None) -> list[str
     if branch.status == "error":
         return [f"{key}: failed — {error_text(branch.error)}"]
     if branch.status == "running":
+        if not branch.text and branch.note:
+            return [f"{key}: {branch.note}…"]
         return entry_lines(f"{key}:", branch.text + "…", budget, 0, set())
     suffix = f" ({one_line(branch.text, 60)})" if branch.text else ""
     return [f"{key}: {branch.status}{suffix}"]
@@ -109,7 +111,7 @@ def footer_text(result: ChainResult) -> str:
     parts = []
     status = result.status
     if status == "running":
-        parts.append("running")
+        parts.append(f"{result.note}…" if result.note else "running")
     else:
         head = f"total {format_seconds(result.total)}"
         timed = [

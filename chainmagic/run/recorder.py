@@ -123,6 +123,15 @@ class Recorder:
         record = self._open.get(path)
         if record is None:
             return None
+        if event.kind == "retry":  # a model call failed and is about to be tried again
+            note = str(event.data)
+            record.retries.append(note)
+            owner = self.result.branches.get(key) if key is not None else None
+            if owner is not None:
+                owner.note = note
+                return ("branch", key)
+            self.result.note = note
+            return ("root", None)
         if event.kind == "chunk":
             if record.first_chunk is None:
                 record.first_chunk = t

@@ -46,6 +46,7 @@ class StepRecord:
     status: str = "running"  # running | ok | error
     usage: dict[str, int] | None = None
     error: BaseException | None = None
+    retries: list[str] = field(default_factory=list)  # "retrying after 429, 1/2", as they happened
 
     @property
     def label(self) -> str:
@@ -69,6 +70,7 @@ class StepRecord:
             "status": self.status,
             "usage": self.usage,
             "error": error_text(self.error),
+            "retries": list(self.retries),
         }
 
 
@@ -84,6 +86,7 @@ class BranchResult:
     end: float | None = None
     first_chunk: float | None = None
     error: BaseException | None = None
+    note: str | None = None  # what the branch is waiting on ("retrying after 429, 1/2")
 
     @property
     def latency(self) -> float | None:
@@ -122,6 +125,7 @@ class ChainResult:
     total: float | None = None
     ttft: float | None = None
     text: str = ""  # the streamed text of the chain's own output, while it arrives
+    note: str | None = None  # what the run is waiting on ("retrying after 429, 1/2")
     dsl: str | None = None
 
     @property

@@ -244,3 +244,33 @@ def test_finalize_output_makes_chunks_whole_messages_recursively():
     assert whole["d"] == "text"
     assert finalize_output([chunk]) == [chunk]  # only dicts are walked
     assert finalize_output(None) is None
+
+
+def test_a_retry_shows_on_its_branch_and_keeps_the_step_going():
+    from chainmagic.core.retries import Retry
+
+    fake = model()
+    recorder, result, changes = recorder_for(RunnableParallel(joke=fake, poem=fake))
+    for event in [
+        Event("start", ("c",), 100.0, "in"),
+        Event("start", ("c", "joke"), 100.1, "in", fake),
+        Event("retry", ("c", "joke"), 100.2, Retry("429", 1, 2, 0.5), fake),
+    ]:
+        recorder(event)
+    joke = result.branches["joke"]
+    assert (joke.status, joke.note) == ("running", "retrying after 429, 1/2")
+    assert result.steps[0].status == "running"  # a retry is not the step's end
+    assert result.steps[0].retries == ["retrying after 429, 1/2"]
+    assert changes[-1] == ("branch", "joke")
+
+
+def test_a_retry_of_a_chain_without_branches_is_the_runs_note():
+    fake = model()
+    recorder, result, _ = recorder_for(fake | StrOutputParser())
+    for event in [
+        Event("start", ("c",), 100.0, "in"),
+        Event("start", ("c", "model"), 100.1, "in", fake),
+        Event("retry", ("c", "model"), 100.2, "retrying after connection error, 1/2", fake),
+    ]:
+        recorder(event)
+    assert result.note == "retrying after connection error, 1/2"

@@ -30,6 +30,7 @@ def test_a_step_record_as_a_dict():
         "status": "error",
         "usage": None,
         "error": "a failed: ValueError: bad",
+        "retries": [],
     }
 
 
