@@ -235,12 +235,13 @@ def test_a_step_that_cannot_travel_is_named_before_anything_runs(client, tmp_pat
         dsl.parse('c = {a: "a {topic}" | model, b: "b {topic}" | write | model}'), {"write": write}
     ).chain
 
+    before = set(scheduler_tasks(client))  # an earlier test's tasks may still be on their way out
     with pytest.raises(CannotTravel) as caught:
         batch(chain, [{"topic": "x"}], client=client)
 
     assert caught.value.path[:2] == ["b", "write"]
     assert "b › write" in str(caught.value)
-    assert not scheduler_tasks(client)
+    assert set(scheduler_tasks(client)) <= before  # nothing of this batch was submitted
     assert batch(chain, [{"topic": "x"}]).errors == 0  # locally it runs
     log.close()
 
