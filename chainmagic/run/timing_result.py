@@ -17,6 +17,9 @@ from chainmagic.run.timing import ChainTiming
 __all__ = ["TimingResult", "TimingRow"]
 
 ALPHA = 0.05
+# A map at most this much faster than its branches summed ran them one after another in effect
+# (a perfect overlap of two equal branches gives 2.0): a server that serves one request at a time.
+OVERLAP_MIN_SPEEDUP = 1.2
 
 
 @dataclass
@@ -41,6 +44,7 @@ class TimingRow:
     reference: bool = False
     branches: dict[str, float] = field(default_factory=dict)  # branch key → median seconds
     speedup: float | None = None  # sum of branch medians / own median (maps only)
+    overlapped: bool | None = None  # False: the map cost about the sum of its branches (maps only)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -141,6 +145,7 @@ class TimingResult:
             reference=is_ref,
             branches=branches,
             speedup=speedup,
+            overlapped=None if speedup is None else speedup >= OVERLAP_MIN_SPEEDUP,
         )
 
     def summary(self) -> str:

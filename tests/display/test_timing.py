@@ -356,3 +356,14 @@ def test_in_a_real_kernel_the_saved_output_is_the_final_table_beside_the_widget(
     assert any(isinstance(v, str) and "chainmagic-timing" in v for v in html_values)
     bars = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
     assert [(b["value"], b["max"]) for b in bars] == [(6, 6)]
+
+
+def test_a_map_without_overlap_says_why_its_speedup_is_one() -> None:
+    branches = {"joke": [0.040] * 3, "poem": [0.055] * 3}
+    serial = ChainTiming("map_chain", all_runs=[0.099] * 3, ttfts=[0.01] * 3, branches=branches)
+    result = TimingResult(chains(serial), orders=[[]] * 3, runs_requested=3)
+    note = "the branches did not overlap: the server may process one request at a time"
+    text = timing_text(result)
+    assert f"in parallel 99.0 ms)\n  {note}" in text
+    assert note in timing_html(result)
+    assert note not in timing_text(three())  # a map that did overlap says nothing of the kind

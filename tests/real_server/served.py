@@ -77,21 +77,26 @@ def _run(command: list[str], what: str, log: Path, **kwargs: object) -> None:
         raise RuntimeError(f"{what} failed ({done.returncode}), see {log}:\n" + "\n".join(tail))
 
 
-def ensure_venv(root: Path) -> Path:
+def ensure_venv(
+    root: Path,
+    name: str = "real-server-venv",
+    requirements: tuple[str, ...] = REQUIREMENTS,
+    build_env: dict[str, str] | None = None,
+) -> Path:
     """The venv's Python, building the venv first when it is missing or was built for other pins."""
-    venv = root / "real-server-venv"
+    venv = root / name
     python = venv / "bin" / "python"
     stamp = venv / ".chainmagic-requirements"
-    wanted = "\n".join(REQUIREMENTS)
-    with _locked(root / "real-server-venv.lock"):
+    wanted = "\n".join(requirements)
+    with _locked(root / f"{name}.lock"):
         if python.exists() and stamp.exists() and stamp.read_text() == wanted:
             return python
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         _run(
-            [str(python), "-m", "pip", "install", "-q", *REQUIREMENTS],
-            "installing the real-server venv",
-            root / "real-server-install.log",
-            env=offline_env(),
+            [str(python), "-m", "pip", "install", "-q", *requirements],
+            f"installing {name}",
+            root / f"{name}-install.log",
+            env={**offline_env(), **(build_env or {})},
         )
         stamp.write_text(wanted)
     return python

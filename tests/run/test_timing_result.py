@@ -196,3 +196,17 @@ def test_to_dataframe_with_pandas(three):
     frame = three.to_dataframe()
     assert list(frame.index) == ["slow", "fast", "twin"]
     assert frame.loc["slow", "runs"] == 9
+
+
+def test_a_map_that_cost_the_sum_of_its_branches_did_not_overlap():
+    serial = ChainTiming(
+        "map", all_runs=[0.095, 0.10, 0.105], branches={"joke": [0.04] * 3, "poem": [0.055] * 3}
+    )
+    parallel = ChainTiming(
+        "map", all_runs=[0.055, 0.056, 0.06], branches={"joke": [0.04] * 3, "poem": [0.055] * 3}
+    )
+    assert TimingResult({"map": serial}).rows[0].overlapped is False
+    assert TimingResult({"map": parallel}).rows[0].overlapped is True
+    plain = TimingResult(timings(c=[0.1, 0.1])).rows[0]
+    assert plain.overlapped is None  # not a map: nothing to say
+    assert TimingResult({"map": serial}).rows[0].to_dict()["overlapped"] is False
