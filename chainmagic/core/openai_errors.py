@@ -135,7 +135,14 @@ def _refusal(
 ) -> str:
     """A 4xx other than 401/429: a wrong model, a wrong URL, or the server's own reason."""
     name = s.who
-    if model and served is not None and not s.is_openai and status in (400, 404, 422):
+    route_missing = status == 404 and _generic_not_found(detail)
+    if (
+        model
+        and served is not None
+        and not s.is_openai
+        and not route_missing
+        and status in (400, 404, 422)
+    ):
         names = served()
         if names and model not in names:
             listed = ", ".join(names[:MAX_LISTED]) + (", …" if len(names) > MAX_LISTED else "")
@@ -151,6 +158,14 @@ def _refusal(
             hint = f"this server may not offer {path or 'this endpoint'}"
         return f"{name} has no {path or 'such endpoint'} (404): {detail}; {hint}"
     return f"{name} refused the request ({status}): {detail}"
+
+
+def _generic_not_found(detail: str) -> bool:
+    """A 404 about the URL itself (FastAPI's ``Not Found``, an ``Invalid URL``), not a model."""
+    text = detail.strip(" .").lower()
+    return text in ("", "not found", "404 not found", "error code: 404") or text.startswith(
+        "invalid url"
+    )
 
 
 def _is_httpx(exc: BaseException) -> bool:

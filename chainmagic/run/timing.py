@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from chainmagic.run.recorder import branch_layout
 
 __all__ = ["ChainTiming", "time_chains"]
 
+STREAMED_SHARE = 0.2  # a branch that streams for less of its time than this is not judged by it
+
 
 @dataclass
 class ChainTiming:
@@ -32,6 +35,9 @@ class ChainTiming:
     all_runs: list[float] = field(default_factory=list)
     ttfts: list[float] = field(default_factory=list)
     branches: dict[str, list[float]] = field(default_factory=dict)
+    # per run of a map: the share of its branches' streaming time during which another branch
+    # streamed too (0.0: one after another, as a server that serves one request at a time does)
+    overlaps: list[float] = field(default_factory=list)
     failures: int = 0
     last_error: BaseException | None = None
 
@@ -73,7 +79,7 @@ class ChainTiming:
 class _Probe:
     """A listener that notes only what timing needs: the first output chunk and branch spans."""
 
-    __slots__ = ("depth", "first", "keys", "open", "prefix", "root", "spans")
+    __slots__ = ("depth", "first", "keys", "open", "prefix", "root", "spans", "streaming")
 
     def __init__(self, keys: list[str], prefix: tuple[str, ...]) -> None:
         self.keys = set(keys)
@@ -83,6 +89,7 @@ class _Probe:
         self.first: float | None = None
         self.open: dict[str, float] = {}
         self.spans: dict[str, float] = {}
+        self.streaming: dict[str, list[float]] = {}  # first chunk, last event, chunks
 
     def __call__(self, event: Event) -> None:
         path = event.path
@@ -94,15 +101,48 @@ class _Probe:
                 self.first = event.t
             return
         if len(path) == self.depth and path[-1] in self.keys:
+            key = path[-1]
             if event.kind == "start":
-                self.open[path[-1]] = event.t
-            elif event.kind == "end" and path[-1] in self.open:
-                self.spans[path[-1]] = event.t - self.open[path[-1]]
+                self.open[key] = event.t
+            elif event.kind == "chunk":
+                seen = self.streaming.setdefault(key, [event.t, event.t, 0])
+                seen[1], seen[2] = event.t, seen[2] + 1
+            elif event.kind == "end" and key in self.open:
+                self.spans[key] = event.t - self.open[key]
+                if key in self.streaming:
+                    self.streaming[key][1] = event.t
+
+    def overlap(self) -> float | None:
+        """How much the branches streamed at the same time, from 0 (one after another) to 1.
+
+        The time they shared over the most they could share (all but the longest one's time).
+
+        Streaming time (first chunk to end) is when a server is generating; a server that serves
+        one request at a time streams one branch after another, and the share is ~0. Only branches
+        that really streamed count (several chunks, over a fifth of the branch's time at least):
+        a lambda's single chunk, or a model that sends its whole answer at once, says nothing.
+        None when fewer than two branches count.
+        """
+        spans = sorted(
+            (first, end)
+            for key, (first, end, chunks) in self.streaming.items()
+            if chunks >= 2 and end - first >= STREAMED_SHARE * self.spans.get(key, math.inf)
+        )
+        if len(spans) < 2:
+            return None
+        total = sum(end - first for first, end in spans)
+        union, reach = 0.0, spans[0][0]
+        for first, end in spans:
+            if end > reach:
+                union += end - max(first, reach)
+                reach = end
+        most = total - max(end - first for first, end in spans)  # all of it overlapping
+        return (total - union) / most
 
 
 async def _once(
     chain: Any, input: Any, label: str, keys: list[str], prefix: tuple[str, ...]
-) -> tuple[float, float, dict[str, float]]:
+) -> tuple[float, float, dict[str, float], float | None]:
     probe = _Probe(keys, prefix)
     config = {"listener": probe, "run_name": label}
     start = perf_counter()
@@ -110,7 +150,7 @@ async def _once(
         pass
     end = perf_counter()
     first = probe.first if probe.first is not None else end
-    return end - start, first - start, probe.spans
+    return end - start, first - start, probe.spans, probe.overlap()
 
 
 def time_chains(
@@ -156,7 +196,7 @@ def time_chains(
             for label in order:
                 timing = timings[label]
                 try:
-                    seconds, ttft, spans = await _once(
+                    seconds, ttft, spans, overlap = await _once(
                         chains[label], input, label, *_keys(layouts[label])
                     )
                 except ChainRunError as err:
@@ -167,6 +207,8 @@ def time_chains(
                     timing.ttfts.append(ttft)
                     for key, span in spans.items():
                         timing.branches[key].append(span)
+                    if overlap is not None:
+                        timing.overlaps.append(overlap)
                 state["done"] += 1
                 if on_progress is not None:
                     on_progress(timings, state["done"], total)

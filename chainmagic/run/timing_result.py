@@ -17,8 +17,11 @@ from chainmagic.run.timing import ChainTiming
 __all__ = ["TimingResult", "TimingRow"]
 
 ALPHA = 0.05
-# A map at most this much faster than its branches summed ran them one after another in effect
-# (a perfect overlap of two equal branches gives 2.0): a server that serves one request at a time.
+# A map whose branches streamed at the same time for less than this share of their streaming time
+# ran them one after another in effect: a server that serves one request at a time. (Branch
+# latencies cannot tell: a queued branch's latency includes its wait, so the map still looks faster
+# than its branches summed.) Without streamed branches, a speed-up below the second bound says it.
+OVERLAP_MIN_SHARE = 0.2
 OVERLAP_MIN_SPEEDUP = 1.2
 
 
@@ -145,7 +148,7 @@ class TimingResult:
             reference=is_ref,
             branches=branches,
             speedup=speedup,
-            overlapped=None if speedup is None else speedup >= OVERLAP_MIN_SPEEDUP,
+            overlapped=_overlapped(t, speedup),
         )
 
     def summary(self) -> str:
@@ -221,3 +224,12 @@ class TimingResult:
         from chainmagic.display.reprs import repr_bundle
 
         return repr_bundle(self)
+
+
+def _overlapped(t: ChainTiming, speedup: float | None) -> bool | None:
+    """Did the map's branches run at the same time? None when the chain is not a map."""
+    if speedup is None:
+        return None
+    if t.overlaps:
+        return stats.median(t.overlaps) >= OVERLAP_MIN_SHARE
+    return speedup >= OVERLAP_MIN_SPEEDUP

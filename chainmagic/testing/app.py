@@ -69,6 +69,10 @@ class OpenAIApp:
         self.embed_per_token = False
         #: Like a hosted API: a model not in ``models`` is refused (404, OpenAI's envelope).
         self.only_listed_models = False
+        #: Like ``transformers serve`` or llama.cpp on a CPU: one request is answered at a time,
+        #: the others wait their turn (they are accepted, not refused).
+        self.one_at_a_time = False
+        self._turn: asyncio.Lock | None = None
         self.replies = replies
         self.models = list(models)
         self.latency = latency
@@ -178,7 +182,12 @@ class OpenAIApp:
             payload, bad_json = None, True
         self._stats.begin(request.method, request.path, request.headers, payload)
         try:
-            return await self._answer(request, payload, bad_json, writer)
+            if not self.one_at_a_time:
+                return await self._answer(request, payload, bad_json, writer)
+            if self._turn is None:  # made on the server's loop, by its only thread
+                self._turn = asyncio.Lock()
+            async with self._turn:
+                return await self._answer(request, payload, bad_json, writer)
         finally:
             self._stats.end()
 

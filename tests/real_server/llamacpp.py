@@ -50,8 +50,10 @@ def ensure_gguf(root: Path, tf_python: Path) -> Path:
         if not (source / "convert_hf_to_gguf.py").exists():
             download = root / "llamacpp-sdist"
             _run(
-                [str(tf_python), "-m", "pip", "download", "--no-deps", "--no-binary=:all:"]
-                + ["-d", str(download), f"llama-cpp-python=={VERSION}"],
+                [
+                    *(str(tf_python), "-m", "pip", "download", "--no-deps", "--no-binary=:all:"),
+                    *("-d", str(download), f"llama-cpp-python=={VERSION}"),
+                ],
                 "downloading the llama.cpp sources",
                 root / "llamacpp-download.log",
                 env=offline_env(),

@@ -5,12 +5,12 @@ itself never installs)::
 
     python tiny_model.py OUT_DIR [--steps 200] [--seed 0]
 
-Why a model of our own: the tests must run without any download, and a model with random weights never
-emits its end token (every answer runs to ``max_tokens``, ~2.5 s on a CPU). So the tokenizer (a byte-level
-BPE) is learned from text every Debian machine has plus a small made-up chat corpus, and a 2-layer Llama
-is trained for a couple of hundred steps on that corpus: afterwards it answers a few words about the
-topic it was asked about, then stops (``finish_reason: "stop"``). Greedy decoding and a fixed seed make
-every answer the same from run to run.
+Why a model of our own: the tests must run without any download, and a model with random weights
+never emits its end token (every answer runs to ``max_tokens``, ~2.5 s on a CPU). So the tokenizer
+(a byte-level BPE) is learned from text every Debian machine has plus a small made-up chat corpus,
+and a 2-layer Llama is trained for a couple of hundred steps on that corpus: afterwards it answers
+a few words about the topic it was asked about, then stops (``finish_reason: "stop"``). Greedy
+decoding and a fixed seed make every answer the same from run to run.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ def main() -> None:
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(args.seed)
-    torch.set_num_threads(1)  # matrices this small run faster on one thread, above all on a busy box
+    torch.set_num_threads(
+        1
+    )  # matrices this small run faster on one thread, above all on a busy box
     tokenizer = train_tokenizer(args.vocab)
     end, pad = tokenizer.convert_tokens_to_ids([END, PAD])
     model = LlamaForCausalLM(

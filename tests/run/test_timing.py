@@ -179,3 +179,38 @@ def test_chain_timing_summaries():
     empty = ChainTiming("e")
     assert empty.runs == 0 and empty.stdev == 0.0
     assert math.isnan(empty.worst)
+
+
+@pytest.mark.parametrize("one_at_a_time", [True, False])
+def test_a_map_on_a_server_that_answers_one_request_at_a_time_did_not_overlap(one_at_a_time):
+    from chainmagic.core import ChatOpenAI
+    from chainmagic.testing import OpenAIServer
+
+    with OpenAIServer(latency=0.02, chunk_delay=0.005, max_lifetime=60) as server:
+        server.one_at_a_time = one_at_a_time
+        model = ChatOpenAI(base_url=server.base_url)
+        chains = {"map": RunnableParallel(joke=model, poem=model)}
+        timings, _, _ = time_chains(chains, "one two three four five six", runs=3, warmup=1)
+    timing = timings["map"]
+    assert len(timing.overlaps) >= 2  # a run slowed by a busy machine may stream too little
+    row = TimingResult(timings).rows[0]
+    # one at a time: each branch streams while the other waits (shared time ~0); else ~all of it
+    assert row.overlapped is (not one_at_a_time)
+    if one_at_a_time:
+        assert max(timing.overlaps) < 0.2
+        assert server.max_in_flight == 2  # both were sent at once: the server made them queue
+    else:
+        assert min(timing.overlaps) > 0.5
+
+
+def test_branches_that_do_not_stream_fall_back_to_the_speedup():
+    never = RunnableLambda(lambda x: x)
+    timings, _, _ = time_chains({"m": RunnableParallel(a=never, b=never)}, 1, runs=2, warmup=0)
+    assert timings["m"].overlaps == []
+
+
+def test_a_fake_model_map_is_judged_by_its_speedup_and_overlaps():
+    model = FakeChatModel(latency=0.05)  # the whole answer at once: nothing to judge by streaming
+    timings, _, _ = time_chains({"m": RunnableParallel(a=model, b=model)}, "x y", runs=2, warmup=0)
+    assert timings["m"].overlaps == []
+    assert TimingResult(timings).rows[0].overlapped is True
