@@ -167,7 +167,10 @@ def speedup_line(row: Any, precision: int = 3) -> str:
 def overlap_note(row: Any) -> str:
     """Said when a map cost about the sum of its branches: a speed-up of 1.0× needs a reason."""
     if getattr(row, "overlapped", None) is False:
-        return "the branches did not overlap: the server may process one request at a time"
+        return (
+            "the branches did not overlap: the server may process one request at a time"
+            " (a branch's time includes its wait)"
+        )
     return ""
 
 

@@ -187,7 +187,23 @@ def start(root: Path | None = None) -> Served:
     return served
 
 
-if __name__ == "__main__":  # python tests/real_server/served.py: build, start, print the cost, stop
+def main() -> None:
+    """``python tests/real_server/served.py [--keep]``: build what is missing, start, say where.
+
+    Without ``--keep`` the server stops at once (a check of the set-up and its cost); with it, the
+    server runs until Ctrl-C, for a notebook (``REAL_OPENAI_BASE_URL``) or ``curl``.
+    """
     server = start()
-    print(server.base_url, {k: round(v, 1) for k, v in server.seconds.items()})
-    server.stop()
+    print(server.base_url, server.model, {k: round(v, 1) for k, v in server.seconds.items()})
+    try:
+        if "--keep" in sys.argv[1:]:
+            print("serving until Ctrl-C", flush=True)
+            server.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
