@@ -27,6 +27,7 @@ from .served import (
     _locked,
     _run,
     cache_dir,
+    die_with_parent,
     ensure_model,
     ensure_venv,
     free_port,
@@ -107,6 +108,7 @@ def start(*, pooling: bool = True, root: Path | None = None) -> Served:
             env=offline_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 (one C call, nothing Python-level)
         )
     served = Served(f"http://127.0.0.1:{port}/v1", MODEL, process, log, seconds)
     deadline = time.monotonic() + START_TIMEOUT
