@@ -138,7 +138,7 @@ class Served:
     seconds: dict[str, float]
 
     def stop(self) -> None:
-        """SIGTERM by PID, SIGKILL if it is still there after 10 s."""
+        """SIGTERM by PID, SIGKILL if it is still there after 10 s; the log goes if all went well."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -146,6 +146,8 @@ class Served:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+            else:
+                self.log.unlink(missing_ok=True)
 
 
 def _prctl() -> Any:
