@@ -70,9 +70,9 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _run(command: list[str], what: str, log: Path, **kwargs: object) -> None:
+def _run(command: list[str], what: str, log: Path, **kwargs: Any) -> None:
     with log.open("w") as out:
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, **kwargs)  # type: ignore[call-overload]
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False, **kwargs)
     if done.returncode:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise RuntimeError(f"{what} failed ({done.returncode}), see {log}:\n" + "\n".join(tail))
