@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -118,6 +119,9 @@ def ensure_model(root: Path, python: Path) -> Path:
                 env=offline_env(),
             )
             partial.rename(folder / MODEL)
+            for old in folder.parent.iterdir():  # models of earlier versions of the script
+                if old != folder:
+                    shutil.rmtree(old, ignore_errors=True)
     return folder
 
 
