@@ -26,7 +26,10 @@ from .served import Served
 
 @pytest.fixture
 def model(llama_server: Served) -> ChatOpenAI:
-    return ChatOpenAI(llama_server.model, base_url=llama_server.base_url, max_retries=0)
+    # llama.cpp samples at temperature 0.8 unless told otherwise: greedy, so answers agree
+    return ChatOpenAI(
+        llama_server.model, base_url=llama_server.base_url, temperature=0, max_retries=0
+    )
 
 
 def test_chat_stream_and_async_agree(model):
