@@ -37,6 +37,8 @@ class StepRecord:
     status: str = "running"  # running | ok | error
     usage: dict[str, int] | None = None
     error: BaseException | None = None
+    finish_reason: str | None = None  # a model step's: "length" means cut by max_tokens
+    usage_estimated: bool = False  # the server reported no usage: the tokens were counted here
 
     @property
     def label(self) -> str:
@@ -60,6 +62,8 @@ class StepRecord:
             "status": self.status,
             "usage": self.usage,
             "error": error_text(self.error),
+            "finish_reason": self.finish_reason,
+            "usage_estimated": self.usage_estimated,
         }
 
 
@@ -75,6 +79,7 @@ class BranchResult:
     end: float | None = None
     first_chunk: float | None = None
     error: BaseException | None = None
+    cut_by_length: bool = False  # a model in this branch stopped at max_tokens, not by itself
 
     @property
     def latency(self) -> float | None:
@@ -96,6 +101,7 @@ class BranchResult:
             "latency": self.latency,
             "ttft": self.ttft,
             "error": error_text(self.error),
+            "cut_by_length": self.cut_by_length,
         }
 
 
@@ -125,6 +131,16 @@ class ChainResult:
         return out
 
     @property
+    def usage_estimated(self) -> bool:
+        """True when some of :attr:`usage` was counted here because a server did not report it."""
+        return any(step.usage and step.usage_estimated for step in self.steps)
+
+    @property
+    def cut_by_length(self) -> list[str]:
+        """Where a model's answer was cut by ``max_tokens`` (``finish_reason == "length"``)."""
+        return [step.where for step in self.steps if step.finish_reason == "length"]
+
+    @property
     def elapsed(self) -> float | None:
         return self.total
 
@@ -140,6 +156,8 @@ class ChainResult:
             "total": self.total,
             "ttft": self.ttft,
             "usage": self.usage,
+            "usage_estimated": self.usage_estimated,
+            "cut_by_length": self.cut_by_length,
             "dsl": self.dsl,
         }
 
