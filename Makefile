@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test check unit nbval browser binder chromium notebooks bench conformance clean
+.PHONY: install lab test check unit nbval browser binder chromium notebooks bench conformance clean real-server test-llamacpp
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -30,7 +30,17 @@ check: install
 	$(PY) -m mypy
 
 unit: install
-	$(PY) -m pytest -q -p no:randomly tests --ignore=tests/browser --ignore=tests/test_binder.py
+	$(PY) -m pytest -q -p no:randomly tests --ignore=tests/browser --ignore=tests/test_binder.py \
+		--ignore=tests/real_server
+
+# a third-party OpenAI-compatible server (transformers serve + a tiny model made offline): its venv
+# and model are built once into ~/.cache/chainmagic (≈ 1.5-5 min), later runs cost ≈ 1 min
+real-server: install
+	$(PY) -m pytest -q -p no:randomly tests/real_server -m "not llamacpp"
+
+# llama.cpp's server too (embeddings): pip builds llama.cpp from source, 6-10 min once; not in `test`
+test-llamacpp: install
+	CHAINMAGIC_LLAMACPP=1 $(PY) -m pytest -q -p no:randomly tests/real_server -m llamacpp
 
 # the committed tutorials, re-run and compared output by output (times masked)
 nbval: install
@@ -54,7 +64,7 @@ chromium:
 notebooks: install
 	$(PY) notebooks/execute.py
 
-test: check unit nbval browser binder
+test: check unit real-server nbval browser binder
 
 bench: install
 	$(PY) -m bench

@@ -23,7 +23,8 @@ import numpy as np
 import numpy.typing as npt
 
 from chainmagic.core.aio import in_thread
-from chainmagic.core.openai_client import DEFAULT_TIMEOUT, Connection
+from chainmagic.core.openai_client import DEFAULT_TIMEOUT, ClientSettings, Connection
+from chainmagic.errors import ModelError
 
 __all__ = [
     "HashingEmbeddings",
@@ -204,9 +205,10 @@ class OpenAIEmbeddings:
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
-        with self._connection.errors():
+        with self._connection.errors(model=self.model):
             for request in self._requests(texts):
-                vectors.extend(_vectors(self._connection.sync().embeddings.create(**request)))
+                response = self._connection.sync().embeddings.create(**request)
+                vectors.extend(_vectors(response, self._connection.settings()))
         return vectors
 
     def embed_query(self, text: str) -> list[float]:
@@ -217,11 +219,11 @@ class OpenAIEmbeddings:
 
         async def one(request: dict[str, Any]) -> list[list[float]]:
             async with limit:
-                return _vectors(
-                    await (await self._connection.async_()).embeddings.create(**request)
-                )
+                client = await self._connection.async_()
+                response = await client.embeddings.create(**request)
+                return _vectors(response, self._connection.settings())
 
-        with self._connection.errors():
+        with self._connection.errors(model=self.model):
             parts = await asyncio.gather(*(one(r) for r in self._requests(texts)))
         return [vector for part in parts for vector in part]
 
@@ -229,9 +231,27 @@ class OpenAIEmbeddings:
         return (await self.aembed_documents([text]))[0]
 
 
-def _vectors(response: Any) -> list[list[float]]:
-    """The vectors of an Embeddings response, in input order (``index`` says which is which)."""
-    return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+def _vectors(response: Any, server: ClientSettings) -> list[list[float]]:
+    """The vectors of an Embeddings response, in input order (``index`` says which is which).
+
+    A server without a pooling step (llama.cpp with a model that declares none) sends one vector
+    per *token*, a list of lists, which the client accepts and numpy later rejects with an
+    "inhomogeneous shape": it is caught here, where the server can still be named.
+    """
+    vectors = [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+    for vector in vectors:
+        if not isinstance(vector, list) or (vector and not isinstance(vector[0], (int, float))):
+            shape = (
+                "one vector per token" if vector and isinstance(vector[0], list) else "no vector"
+            )
+            raise ModelError(
+                server.scrub(
+                    f"{server.who} returned {shape} instead of one vector per text: the model "
+                    "is served without pooling (for llama.cpp, set its pooling type, e.g. mean)"
+                ),
+                provider=server.provider,
+            )
+    return vectors
 
 
 def _matrix(vectors: list[list[float]], dimensions: int | None) -> Matrix:

@@ -43,6 +43,7 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 60.0  # openai's own default is 600 s: far too long to stare at a notebook cell
 OPENAI_URL = "https://api.openai.com/v1"
+SERVED_MODELS_TIMEOUT = 3.0  # asking a server which models it has, after it refused one
 PLACEHOLDER_KEY = "not-needed"  # 3.x rejects an empty key; local servers ignore whatever is sent
 _MASK = MASK
 
@@ -305,9 +306,24 @@ class Connection:
         """The settings, once the first call has resolved them."""
         return self._resolved
 
-    def errors(self, *, streaming: bool = False) -> ModelErrors:
-        """A ``with`` block that re-raises openai's errors as :class:`ModelError` (cause kept)."""
-        return ModelErrors(self, streaming)
+    def errors(self, *, streaming: bool = False, model: str | None = None) -> ModelErrors:
+        """A ``with`` block that re-raises openai's errors as :class:`ModelError` (cause kept).
+
+        ``model`` (the model the request names) lets a refusal say which models the server has.
+        """
+        return ModelErrors(self, streaming, model)
+
+    def served_models(self) -> list[str] | None:
+        """The model names the server lists at ``GET /models``, or None if it cannot say.
+
+        Asked only after a refused request, to tell "no such model" from other refusals; a
+        short timeout and no retries, since the user is already waiting for an error.
+        """
+        try:
+            client = self.sync().with_options(timeout=SERVED_MODELS_TIMEOUT, max_retries=0)
+            return sorted(str(item.id) for item in client.models.list().data)
+        except Exception:
+            return None
 
     def __repr__(self) -> str:
         return f"Connection({self.provider!r}, base_url={redact(str(self.base_url))!r})"

@@ -23,6 +23,7 @@ from chainmagic.display._style import (
     STATUS_COLOURS,
     TR,
     TRACK,
+    WARN,
     branch_colour,
     swatch,
 )
@@ -38,6 +39,9 @@ _PANEL = (
     f"background:{BG};color:{FG};font-family:{SANS};min-width:0;overflow-wrap:anywhere;"
     "line-height:1.45"
 )
+
+
+CUT_MARK = "cut by max_tokens"  # finish_reason "length": the answer did not end by itself
 
 
 def status_badge(status: str) -> str:
@@ -59,7 +63,11 @@ def header_html(result: ChainResult) -> str:
             items.append(f"<span>ttft {format_seconds(ttft)}</span>")
     tokens = token_count(result)
     if tokens:
-        items.append(f"<span>{plural(tokens, 'token')}</span>")
+        estimated = " (estimated)" if getattr(result, "usage_estimated", False) else ""
+        title = ' title="the server reported no usage: counted here"' if estimated else ""
+        items.append(f"<span{title}>{plural(tokens, 'token')}{estimated}</span>")
+    if not whole_map(result) and getattr(result, "cut_by_length", None):
+        items.append(f'<span style="color:{WARN}">{CUT_MARK}</span>')
     row = (
         f'<div style="display:flex;flex-wrap:wrap;gap:2px 14px;align-items:baseline;'
         f'font-family:{SANS};color:{FG}">{"".join(items)}</div>'
@@ -81,6 +89,8 @@ def card_html(key: str, branch: BranchResult, index: int | None, limit: int | No
     facts = [status_badge(status)]
     if branch.latency is not None:
         facts.append(format_seconds(branch.latency))
+    if getattr(branch, "cut_by_length", False):
+        facts.append(f'<span style="color:{WARN}">{CUT_MARK}</span>')
     head = (
         f'<div style="display:flex;justify-content:space-between;gap:8px;align-items:baseline;'
         f'margin-bottom:4px"><b style="font-family:{MONO}">{swatch(colour)}{html.escape(key)}</b>'

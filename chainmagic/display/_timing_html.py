@@ -33,6 +33,7 @@ from chainmagic.display._timing_text import (
     LABEL_WIDTH,
     format_time,
     notes,
+    overlap_note,
     precision_of,
     ratio_cell,
     speedup_head,
@@ -301,6 +302,9 @@ def _breakdown(row: Any, precision: int) -> str:
         )
     )
     title = html.escape(speedup_head(row))
+    note = overlap_note(row)
+    if note:
+        title += f'<br><span style="font-weight:normal">{html.escape(note)}</span>'
     head = f'<div style="font-size:12px;margin-bottom:2px"><b>{title}</b></div>'
     return f"<div>{head}{_chart(lines)}</div>"
 

@@ -35,6 +35,7 @@ __all__ = [
     "format_rate",
     "format_time",
     "notes",
+    "overlap_note",
     "precision_of",
     "progress_text",
     "ratio_cell",
@@ -158,9 +159,21 @@ def speedup_line(row: Any, precision: int = 3) -> str:
     if len(shown) > MAX_BRANCHES_LISTED:
         shown = [*shown[:MAX_BRANCHES_LISTED], f"{len(items) - MAX_BRANCHES_LISTED} more"]
     total = format_time(sum(row.branches.values()), precision)
+    note = overlap_note(row)
     return (
         f"{head} ({' + '.join(shown)} = {total}; in parallel {format_time(row.median, precision)})"
+        + (f"\n  {note}" if note else "")
     )
+
+
+def overlap_note(row: Any) -> str:
+    """Said when a map cost about the sum of its branches: a speed-up of 1.0× needs a reason."""
+    if getattr(row, "overlapped", None) is False:
+        return (
+            "the branches did not overlap: the server may process one request at a time"
+            " (a branch's time includes its wait)"
+        )
+    return ""
 
 
 def stopped_note(result: Any) -> str:

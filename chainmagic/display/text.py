@@ -133,8 +133,23 @@ def footer_text(result: ChainResult) -> str:
             parts.append(f"ttft {format_seconds(ttft)}")
     tokens = token_count(result)
     if tokens:
-        parts.append(plural(tokens, "token"))
+        parts.append(plural(tokens, "token") + (" (estimated)" if _estimated(result) else ""))
+    cut = _cut_where(result)
+    if cut:
+        parts.append(f"cut by max_tokens: {', '.join(cut)}")
     return " · ".join(parts)
+
+
+def _estimated(result: Any) -> bool:
+    """The server reported no usage for some model call: its tokens were counted here."""
+    return bool(getattr(result, "usage_estimated", False))
+
+
+def _cut_where(result: Any) -> list[str]:
+    """The branches (or, outside a map, the steps) whose answer stopped at ``max_tokens``."""
+    branches = getattr(result, "branches", {}) or {}
+    cut = [key for key, b in branches.items() if getattr(b, "cut_by_length", False)]
+    return cut or list(getattr(result, "cut_by_length", []) or [])
 
 
 # -- batches ----------------------------------------------------------------------------------------

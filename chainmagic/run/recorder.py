@@ -148,6 +148,11 @@ class Recorder:
             # A model under with_config/with_retry emits as its wrapper (one event, no doubles).
             if isinstance(_unwrap(event.step), BaseChatModel) and isinstance(event.data, AIMessage):
                 record.usage = event.data.usage_metadata
+                meta = event.data.response_metadata
+                record.finish_reason = meta.get("finish_reason")
+                record.usage_estimated = bool(meta.get("usage_estimated"))
+                if record.finish_reason == "length" and key is not None:
+                    self.result.branches[key].cut_by_length = True
         else:
             record.status, record.error = "error", event.data
         if key is not None and len(path) == len(root) + len(self._prefix) + 1:

@@ -47,6 +47,8 @@ class StepRecord:
     usage: dict[str, int] | None = None
     error: BaseException | None = None
     retries: list[str] = field(default_factory=list)  # "retrying after 429, 1/2", as they happened
+    finish_reason: str | None = None  # a model step's: "length" means cut by max_tokens
+    usage_estimated: bool = False  # the server reported no usage: the tokens were counted here
 
     @property
     def label(self) -> str:
@@ -71,6 +73,8 @@ class StepRecord:
             "usage": self.usage,
             "error": error_text(self.error),
             "retries": list(self.retries),
+            "finish_reason": self.finish_reason,
+            "usage_estimated": self.usage_estimated,
         }
 
 
@@ -87,6 +91,7 @@ class BranchResult:
     first_chunk: float | None = None
     error: BaseException | None = None
     note: str | None = None  # what the branch is waiting on ("retrying after 429, 1/2")
+    cut_by_length: bool = False  # a model in this branch stopped at max_tokens, not by itself
 
     @property
     def latency(self) -> float | None:
@@ -108,6 +113,7 @@ class BranchResult:
             "latency": seconds(self.latency),
             "ttft": seconds(self.ttft),
             "error": error_text(self.error),
+            "cut_by_length": self.cut_by_length,
         }
 
 
@@ -138,6 +144,16 @@ class ChainResult:
         return out
 
     @property
+    def usage_estimated(self) -> bool:
+        """True when some of :attr:`usage` was counted here because a server did not report it."""
+        return any(step.usage and step.usage_estimated for step in self.steps)
+
+    @property
+    def cut_by_length(self) -> list[str]:
+        """Where a model's answer was cut by ``max_tokens`` (``finish_reason == "length"``)."""
+        return [step.where for step in self.steps if step.finish_reason == "length"]
+
+    @property
     def elapsed(self) -> float | None:
         return self.total
 
@@ -153,6 +169,8 @@ class ChainResult:
             "total": seconds(self.total),
             "ttft": seconds(self.ttft),
             "usage": self.usage,
+            "usage_estimated": self.usage_estimated,
+            "cut_by_length": self.cut_by_length,
             "dsl": self.dsl,
         }
 

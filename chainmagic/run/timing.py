@@ -10,8 +10,10 @@ bounds the whole session, warm-up included; at least one round is always measure
 Every run leaves a :class:`RunRecord` (plain data): end-to-end time, time to first token, the mean
 gap between streamed chunks (ITL), time per output token (TPOT), output tokens, status and error
 kind, and for a map each branch's span and which branch decided the run's time (the critical
-path). The whole session runs as one coroutine on the private loop; a light listener per run
-(:class:`_Probe`) notes only timestamps and token counts.
+path), and from the branches' streaming intervals how much they really ran together
+(:attr:`RunRecord.overlap`: ~0 on a server that serves one request at a time). The whole session
+runs as one coroutine on the private loop; a light listener per run (:class:`_Probe`) notes only
+timestamps, chunk counts and token counts.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ __all__ = [
     "RunRecord",
     "Session",
     "measure_once",
+    "overlap_share",
     "rebuild_error",
     "time_chains",
 ]
 
 AUTO_MIN_ROUNDS = 6  # the fewest runs whose median has a 95 % order-statistic interval
 AUTO_MAX_TIME = 60.0  # -n auto's default time budget (seconds)
+STREAMED_SHARE = 0.2  # a branch that streams for less of its time than this is not judged by it
 OUTPUT_KEEP = 2000  # characters of each distinct output kept (output stability, side by side)
 
 
@@ -59,10 +63,25 @@ class BranchRun:
     ttft: float | None = None  # first chunk, from the run's start
     output_tokens: int | None = None
     status: str = "running"
+    chunks: int = 0  # streamed chunks that carried output
 
     @property
     def total(self) -> float | None:
         return None if self.end is None else self.end - self.start
+
+    @property
+    def streaming(self) -> tuple[float, float] | None:
+        """When this branch really streamed (first chunk to end), else None.
+
+        Streaming time is when a server is generating. A branch counts only when it sent several
+        chunks over at least :data:`STREAMED_SHARE` of its time: a lambda's single chunk, or a
+        model that sends its whole answer at once, says nothing about generation.
+        """
+        if self.ttft is None or self.end is None or self.chunks < 2:
+            return None
+        if self.end - self.ttft < STREAMED_SHARE * (self.end - self.start):
+            return None
+        return self.ttft, self.end
 
 
 @dataclass
@@ -99,6 +118,37 @@ class RunRecord:
         if not self.output_tokens or self.total <= 0:
             return None
         return self.output_tokens / self.total
+
+    @property
+    def overlap(self) -> float | None:
+        """How much a map's branches streamed at the same time in this run, from 0 to 1.
+
+        0 is one after another, as on a server that serves one request at a time (branch
+        latencies cannot tell that: a queued branch's latency includes its wait). Derived from the
+        branches' streaming intervals, so a record read back from JSON has it too. None when fewer
+        than two branches really streamed (see :attr:`BranchRun.streaming`).
+        """
+        spans = [s for b in self.branches.values() if (s := b.streaming) is not None]
+        return overlap_share(spans)
+
+
+def overlap_share(spans: list[tuple[float, float]]) -> float | None:
+    """The time ``spans`` shared over the most they could share (all but the longest one's time):
+    0 when they never ran together, 1 when every shorter one lay within another. None for fewer
+    than two spans, or spans of no length."""
+    if len(spans) < 2:
+        return None
+    spans = sorted(spans)
+    total = sum(end - first for first, end in spans)
+    union, reach = 0.0, spans[0][0]
+    for first, end in spans:
+        if end > reach:
+            union += end - max(first, reach)
+            reach = end
+    most = total - max(end - first for first, end in spans)  # all of it overlapping
+    if most <= 0:
+        return None
+    return min(max((total - union) / most, 0.0), 1.0)
 
 
 class RecordedError(Exception):
@@ -144,6 +194,12 @@ class ChainTiming:
         for key, branch in record.branches.items():
             if branch.total is not None and key in self.branches:
                 self.branches[key].append(branch.total)
+
+    @property
+    def overlaps(self) -> list[float]:
+        """Per successful run of a map: how much its branches streamed at the same time
+        (:attr:`RunRecord.overlap`); runs whose branches did not really stream are left out."""
+        return [o for r in self.records if r.ok and (o := r.overlap) is not None]
 
     @property
     def runs(self) -> int:
@@ -273,6 +329,8 @@ class _Probe:
         if kind == "chunk":
             if branch.ttft is None:
                 branch.ttft = t
+            if _has_content(event.data):
+                branch.chunks += 1
         else:
             branch.end = t
             branch.status = "ok" if kind == "end" else "error"

@@ -37,6 +37,12 @@ HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and 
 NOISE_FLOOR = 1e-3  # below a millisecond, scheduling noise is all there is: no warnings of shape
 SLO_METRICS = ("ttft", "total", "itl", "tpot")
 JSON_VERSION = 1
+# A map whose branches streamed at the same time for less than this share of their streaming time
+# ran them one after another in effect: a server that serves one request at a time. (Branch
+# latencies cannot tell: a queued branch's latency includes its wait, so the map still looks faster
+# than its branches summed.) Without streamed branches, a speed-up below the second bound says it.
+OVERLAP_MIN_SHARE = 0.2
+OVERLAP_MIN_SPEEDUP = 1.2
 # The table's default columns: what fits 800 px (more with --columns).
 DEFAULT_COLUMNS = ("runs", "median", "mean", "min", "max", "ttft", "itl", "tokens_per_s", "ratio")
 CSV_COLUMNS = (
@@ -79,6 +85,7 @@ class TimingRow:
     critical: dict[str, int] = field(default_factory=dict)  # branch → runs it decided
     model: str | None = None
     distinct_outputs: int | None = None  # how many different outputs its runs gave (stability)
+    overlapped: bool | None = None  # False: the map cost about the sum of its branches (maps only)
 
     def to_dict(self) -> dict[str, Any]:
         """The row as plain data: times rounded to the microsecond, ratios to 4 decimals."""
@@ -245,6 +252,7 @@ class TimingResult:
             critical=critical,
             model=t.model,
             distinct_outputs=len(t.outputs) if t.outputs else None,
+            overlapped=_overlapped(t, speedup),
         )
 
     def goodput(self, timing: ChainTiming) -> float | None:
@@ -618,3 +626,13 @@ def _level_from(d: dict[str, Any]) -> Any:
 
     fields = {k: v for k, v in d.items() if k not in ("records", "outputs")}
     return LoadLevel(**fields, records=[_record_from(r, d["outputs"]) for r in d["records"]])
+
+
+def _overlapped(t: ChainTiming, speedup: float | None) -> bool | None:
+    """Did the map's branches run at the same time? None when the chain is not a map."""
+    if speedup is None:
+        return None
+    overlaps = t.overlaps
+    if overlaps:
+        return stats.median(overlaps) >= OVERLAP_MIN_SHARE
+    return speedup >= OVERLAP_MIN_SPEEDUP

@@ -22,6 +22,7 @@ from chainmagic.testing.responses import send_error, send_failure, send_json, se
 from chainmagic.testing.state import Failure, Faults, RecordedRequest, Stats
 
 DEFAULT_MODELS = ("gpt-4o-mini", "text-embedding-3-small")
+SPOILS = ("malformed", "no_choices")
 LATENCY_HEADER = "x-mock-latency"
 MODELS_CREATED = 1_700_000_000  # a fixed timestamp keeps /v1/models byte-for-byte stable
 
@@ -47,6 +48,10 @@ class _BadRequest(Exception):
         self.message, self.param = message, param
 
 
+class _NotFound(_BadRequest):
+    pass
+
+
 class OpenAIApp:
     """Configuration, counters and request handling of the mock OpenAI API."""
 
@@ -60,6 +65,16 @@ class OpenAIApp:
         api_key: str | None = None,
         embedding_dimensions: int = 64,
     ) -> None:
+        #: Like llama.cpp's server: ``stream_options`` is ignored, so a stream reports no usage.
+        self.ignore_stream_options = False
+        #: Like a server without pooling: every embedding is one vector per token.
+        self.embed_per_token = False
+        #: Like a hosted API: a model not in ``models`` is refused (404, OpenAI's envelope).
+        self.only_listed_models = False
+        #: Like ``transformers serve`` or llama.cpp on a CPU: one request is answered at a time,
+        #: the others wait their turn (they are accepted, not refused).
+        self.one_at_a_time = False
+        self._turn: asyncio.Lock | None = None
         self.replies = replies
         self.models = list(models)
         self.latency = latency
@@ -90,15 +105,29 @@ class OpenAIApp:
         status: int = 429,
         retry_after: float | None = None,
         message: str | None = None,
+        body: Any = None,
     ) -> None:
         """Make the next ``count`` authorized requests fail with ``status``.
+
+        ``body`` replaces OpenAI's error envelope with what other servers send: a dict or list
+        goes as JSON (FastAPI's ``{"detail": ...}``), a string as a plain-text page.
 
         ``retry_after`` is sent as ``Retry-After`` (seconds) and ``retry-after-ms``.
         The openai client only honours positive values; with 0 it falls back to its
         own exponential backoff (~0.5 s), so pass e.g. 0.01 for fast retry tests.
         """
         default = _FAILURE_MESSAGES.get(status, f"Injected failure with status {status}.")
-        self._faults.fail_next(count, Failure(status, retry_after, message or default))
+        self._faults.fail_next(count, Failure(status, retry_after, message or default, body))
+
+    def spoil_stream_next(self, count: int = 1, how: str = "malformed") -> None:
+        """Make the next ``count`` streams go wrong the way some real servers' streams do.
+
+        ``how`` is ``"malformed"`` (one event is not JSON) or ``"no_choices"`` (every chunk has
+        an empty ``choices`` list, so no finish_reason ever comes; ``[DONE]`` ends it).
+        """
+        if how not in SPOILS:
+            raise ValueError(f"how must be one of {', '.join(SPOILS)}, not {how!r}")
+        self._faults.spoil_next(count, how)
 
     def cut_stream_next(self, count: int = 1, after_chunks: int = 1) -> None:
         """Make the next ``count`` streams drop the connection after ``after_chunks`` chunks.
@@ -161,7 +190,12 @@ class OpenAIApp:
             payload, bad_json = None, True
         self._stats.begin(request.method, request.path, request.headers, payload)
         try:
-            return await self._answer(request, payload, bad_json, writer)
+            if not self.one_at_a_time:
+                return await self._answer(request, payload, bad_json, writer)
+            if self._turn is None:  # made on the server's loop, by its only thread
+                self._turn = asyncio.Lock()
+            async with self._turn:
+                return await self._answer(request, payload, bad_json, writer)
         finally:
             self._stats.end()
 
@@ -192,7 +226,8 @@ class OpenAIApp:
         try:
             return await handler(payload, writer, keep)
         except _BadRequest as exc:
-            return await send_error(writer, 400, exc.message, keep, param=exc.param)
+            status = 404 if isinstance(exc, _NotFound) else 400
+            return await send_error(writer, status, exc.message, keep, param=exc.param)
 
     def _over_rate(self) -> Failure | None:
         """A 429 when more than ``rate_limit`` requests arrived in the last second."""
@@ -249,7 +284,7 @@ class OpenAIApp:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise _BadRequest("'messages' is a required property.", "messages")
-        model = _require_model(body)
+        model = self._known_model(body)
         max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
         if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
             raise _BadRequest("'max_tokens' must be a positive integer.", "max_tokens")
@@ -263,6 +298,7 @@ class OpenAIApp:
             return await send_json(writer, 200, protocol.chat_completion(completion), keep)
         options = body.get("stream_options") or {}
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        include_usage = include_usage and not self.ignore_stream_options
         stream = protocol.chat_stream(completion, include_usage=include_usage)
         return await send_stream(
             writer,
@@ -270,11 +306,12 @@ class OpenAIApp:
             keep,
             chunk_delay=self.chunk_delay,
             cut_after=self._faults.take_cut(),
+            spoil=self._faults.take_spoiled(),
         )
 
     async def _embeddings(self, payload: Any, writer: asyncio.StreamWriter, keep: bool) -> bool:
         body = _require_object(payload)
-        model = _require_model(body)
+        model = self._known_model(body)
         try:
             items = protocol.embedding_inputs(body.get("input"))
         except ValueError as exc:
@@ -288,7 +325,19 @@ class OpenAIApp:
         response = protocol.embeddings(
             items, model=model, dimensions=dimensions, encoding_format=encoding
         )
+        if self.embed_per_token:
+            for item, source in zip(response["data"], items):
+                words = max(1, len(protocol.split_tokens(source)) if isinstance(source, str) else 1)
+                item["embedding"] = [
+                    protocol.embed(f"{source} {n}", dimensions) for n in range(words)
+                ]
         return await send_json(writer, 200, response, keep)
+
+    def _known_model(self, body: dict[str, Any]) -> str:
+        model = _require_model(body)
+        if self.only_listed_models and model not in self.models:
+            raise _NotFound(f"The model `{model}` does not exist or you do not have access to it.")
+        return model
 
     async def _models(self, _payload: Any, writer: asyncio.StreamWriter, keep: bool) -> bool:
         models = protocol.model_list(self.models, MODELS_CREATED)

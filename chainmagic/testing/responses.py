@@ -61,7 +61,15 @@ async def send_failure(writer: asyncio.StreamWriter, failure: Failure, keep: boo
     if failure.retry_after is not None:
         headers["Retry-After"] = f"{failure.retry_after:g}"
         headers["retry-after-ms"] = str(round(failure.retry_after * 1000))
-    return await send_error(writer, failure.status, failure.message, keep, headers=headers)
+    if failure.body is None:
+        return await send_error(writer, failure.status, failure.message, keep, headers=headers)
+    if isinstance(failure.body, str):  # a plain-text error page, as proxies and some servers send
+        extra = {"Content-Type": "text/plain; charset=utf-8", **headers}
+        data = failure.body.encode()
+        writer.write(wire.render_response(failure.status, data, keep_alive=keep, headers=extra))
+        await writer.drain()
+        return keep
+    return await send_json(writer, failure.status, failure.body, keep, headers)
 
 
 async def send_stream(
@@ -71,6 +79,7 @@ async def send_stream(
     *,
     chunk_delay: float,
     cut_after: int | None,
+    spoil: str | None = None,
 ) -> bool:
     """Server-sent events in a chunked body, ``chunk_delay`` apart.
 
@@ -79,11 +88,17 @@ async def send_stream(
     terminating chunk, which is what a network failure mid-stream looks like.
     """
     events = [_sse(chunk) for chunk in stream.body]
-    if cut_after is None:
+    if spoil == "no_choices":  # chunks of another shape: never a choice, never a finish_reason
+        cut_after = None
+        empty = {"id": "chatcmpl-spoiled", "object": "chat.completion.chunk", "choices": []}
+        events = [_sse(empty)] * 3 + [DONE_EVENT]
+    elif cut_after is None:
         events += [_sse(chunk) for chunk in stream.tail]
         events.append(DONE_EVENT)
     else:
         events = events[: max(0, cut_after)]
+    if spoil == "malformed":  # a broken event after the first one, where the text would be
+        events.insert(1, b'data: {"id": "broken", "choices": [\n\n')
     frames = [wire.render_chunk(event) for event in events]
     if cut_after is None:
         frames.append(wire.LAST_CHUNK)

@@ -32,6 +32,7 @@ class Failure:
     status: int
     retry_after: float | None
     message: str
+    body: Any = None  # sent as is instead of OpenAI's envelope: a dict/list as JSON, a str as text
 
 
 class Stats:
@@ -87,6 +88,7 @@ class Faults:
         self._lock = threading.Lock()
         self._failures: deque[Failure] = deque()
         self._cuts: deque[int] = deque()
+        self._spoiled: deque[str] = deque()
 
     def fail_next(self, count: int, failure: Failure) -> None:
         with self._lock:
@@ -95,6 +97,14 @@ class Faults:
     def cut_next(self, count: int, after_chunks: int) -> None:
         with self._lock:
             self._cuts.extend([after_chunks] * count)
+
+    def spoil_next(self, count: int, how: str) -> None:
+        with self._lock:
+            self._spoiled.extend([how] * count)
+
+    def take_spoiled(self) -> str | None:
+        with self._lock:
+            return self._spoiled.popleft() if self._spoiled else None
 
     def take_failure(self) -> Failure | None:
         with self._lock:
@@ -114,3 +124,4 @@ class Faults:
         with self._lock:
             self._failures.clear()
             self._cuts.clear()
+            self._spoiled.clear()

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import openai
 import pytest
@@ -27,7 +26,7 @@ from chainmagic.core import (
     init_chat_model,
 )
 from chainmagic.core.models.openai import _Tail
-from chainmagic.core.openai_client import Secret
+from chainmagic.core.openai_client import Secret, settings
 from chainmagic.errors import MissingCredentialsError, ModelError
 from chainmagic.testing import OpenAIServer
 
@@ -198,19 +197,19 @@ async def test_a_cut_async_stream_is_an_error(model, openai_server):
     assert "dropped mid-stream" in str(cause_of(info))
 
 
-def test_a_stream_that_ends_without_finish_reason_is_an_error():
-    def chunk(content, finish=None):
-        delta = SimpleNamespace(content=content)
-        choice = SimpleNamespace(delta=delta, finish_reason=finish)
-        return SimpleNamespace(id="c1", model="m", usage=None, choices=[choice])
-
+def test_a_stream_that_ends_without_finish_reason_is_an_error_naming_the_server(openai_server):
+    # the stream ends cleanly ([DONE]) but no chunk carried a finish_reason: an unfinished answer
     tail = _Tail("m")
-    assert tail.read(chunk("")) is None
-    assert tail.read(chunk("partial")).content == "partial"
-    with pytest.raises(ModelError, match="ended before the answer was finished"):
-        tail.final([], "openai")
-    tail.read(chunk(None, "stop"))
-    assert tail.final([], "openai").response_metadata["finish_reason"] == "stop"
+    server = settings(
+        "openai",
+        base_url=openai_server.base_url,
+        api_key=None,
+        timeout=1,
+        max_retries=0,
+        default_headers=None,
+    )
+    with pytest.raises(ModelError, match=r"server at http://127\.0\.0\.1:\d+/v1 ended the stream"):
+        tail.final([], server)
 
 
 # -- retries and failures --------------------------------------------------------------------------

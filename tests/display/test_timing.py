@@ -402,3 +402,14 @@ def test_percentiles_asked_for_but_unsupported_are_explained() -> None:
     result = TimingResult(chains(joke(), poem()), columns=["median", "p99"])
     assert "percentiles: p90 needs 10, p95 needs 20, p99 needs 100 runs" in timing_text(result)
     assert "percentiles:" not in timing_text(TimingResult(chains(joke(), poem())))
+
+
+def test_a_map_without_overlap_says_why_its_speedup_is_one() -> None:
+    branches = {"joke": [0.040] * 3, "poem": [0.055] * 3}
+    serial = ChainTiming("map_chain", all_runs=[0.099] * 3, ttfts=[0.01] * 3, branches=branches)
+    result = TimingResult(chains(serial), orders=[[]] * 3, runs_requested=3)
+    note = "the branches did not overlap: the server may process one request at a time"
+    text = timing_text(result)
+    assert f"in parallel 99.0 ms)\n  {note}" in text
+    assert note in timing_html(result)
+    assert note not in timing_text(three())  # a map that did overlap says nothing of the kind

@@ -274,3 +274,36 @@ def test_a_retry_of_a_chain_without_branches_is_the_runs_note():
     ]:
         recorder(event)
     assert result.note == "retrying after connection error, 1/2"
+
+
+# -- what a real server's model says about its answer ----------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_model_answer_cut_by_max_tokens_and_estimated_usage_reach_the_result(stream):
+    from chainmagic.core import ChatOpenAI
+    from chainmagic.display import result_text
+    from chainmagic.display.html import result_html
+    from chainmagic.testing import OpenAIServer
+
+    with OpenAIServer(max_lifetime=60) as server:
+        server.ignore_stream_options = True  # as llama.cpp's server: no usage in a stream
+        short = ChatOpenAI(base_url=server.base_url, max_tokens=2)
+        whole = ChatOpenAI(base_url=server.base_url)
+        chain = RunnableParallel(
+            joke=ChatPromptTemplate.from_template("one two three {t}") | short | StrOutputParser(),
+            poem=ChatPromptTemplate.from_template("{t}") | whole | StrOutputParser(),
+        )
+        result = execute(chain, {"t": "bear"}, name="map_chain", stream=stream)
+    assert result.status == "ok", result.error
+    assert result.output == {"joke": "one two", "poem": "bear"}
+    assert (result.branches["joke"].cut_by_length, result.branches["poem"].cut_by_length) == (
+        True,
+        False,
+    )
+    assert result.cut_by_length == ["map_chain › joke › ChatOpenAI"]
+    assert result.usage_estimated is stream  # a whole answer (not streamed) has the server's usage
+    footer = result_text(result).splitlines()[-1]
+    assert footer.endswith("cut by max_tokens: joke")
+    assert ("tokens (estimated)" in footer) is stream
+    assert "cut by max_tokens" in result_html(result)

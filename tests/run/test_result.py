@@ -31,6 +31,8 @@ def test_a_step_record_as_a_dict():
         "usage": None,
         "error": "a failed: ValueError: bad",
         "retries": [],
+        "finish_reason": None,
+        "usage_estimated": False,
     }
 
 
@@ -52,6 +54,7 @@ def test_a_branch_as_a_dict_has_a_plain_output():
         "latency": 0.5,
         "ttft": 0.25,
         "error": None,
+        "cut_by_length": False,
     }
 
 
@@ -65,6 +68,18 @@ def test_usage_adds_up_every_step_that_has_some():
     )
     assert result.usage == {"input_tokens": 4, "total_tokens": 5, "output_tokens": 4}
     assert ChainResult().usage == {}
+
+
+def test_estimated_usage_and_answers_cut_by_max_tokens_are_facts_of_the_result():
+    exact = StepRecord(("m", "a"), 0.0, usage={"total_tokens": 5}, finish_reason="stop")
+    counted = StepRecord(("m", "b"), 0.0, usage={"total_tokens": 3}, usage_estimated=True)
+    cut = StepRecord(("m", "c"), 0.0, usage={"total_tokens": 2}, finish_reason="length")
+    assert not ChainResult(steps=[exact]).usage_estimated
+    result = ChainResult(steps=[exact, counted, cut])
+    assert result.usage_estimated
+    assert result.cut_by_length == ["m › c"]
+    data = json.loads(json.dumps(result.to_dict()))
+    assert (data["usage_estimated"], data["cut_by_length"]) == (True, ["m › c"])
 
 
 def test_a_result_as_a_dict_is_json():

@@ -11,7 +11,7 @@ import pytest
 
 from chainmagic.core import FakeChatModel, RunnableLambda, RunnableParallel
 from chainmagic.errors import ChainRunError
-from chainmagic.run.timing import ChainTiming, RunRecord, rel_ci_of, time_chains
+from chainmagic.run.timing import ChainTiming, RunRecord, overlap_share, rel_ci_of, time_chains
 from chainmagic.run.timing_result import TimingResult
 
 
@@ -276,3 +276,47 @@ def test_outputs_count_distinct_answers():
     timing.add(RunRecord(round=0, total=0.1, status="error", error_kind="X"))
     assert timing.outputs == {"a": 2, "b": 1}
     assert (timing.runs, timing.failures) == (3, 1)
+
+
+@pytest.mark.parametrize("one_at_a_time", [True, False])
+def test_a_map_on_a_server_that_answers_one_request_at_a_time_did_not_overlap(one_at_a_time):
+    from chainmagic.core import ChatOpenAI
+    from chainmagic.testing import OpenAIServer
+
+    with OpenAIServer(latency=0.02, chunk_delay=0.005, max_lifetime=60) as server:
+        server.one_at_a_time = one_at_a_time
+        model = ChatOpenAI(base_url=server.base_url)
+        chains = {"map": RunnableParallel(joke=model, poem=model)}
+        timings, _, _ = time_chains(chains, "one two three four five six", runs=3, warmup=1)
+    timing = timings["map"]
+    assert len(timing.overlaps) >= 2  # a run slowed by a busy machine may stream too little
+    row = TimingResult(timings).rows[0]
+    # one at a time: each branch streams while the other waits (shared time ~0); else ~all of it
+    assert row.overlapped is (not one_at_a_time)
+    if one_at_a_time:
+        assert max(timing.overlaps) < 0.2
+        assert server.max_in_flight == 2  # both were sent at once: the server made them queue
+    else:
+        assert min(timing.overlaps) > 0.5
+
+
+def test_branches_that_do_not_stream_fall_back_to_the_speedup():
+    never = RunnableLambda(lambda x: x)
+    timings, _, _ = time_chains({"m": RunnableParallel(a=never, b=never)}, 1, runs=2, warmup=0)
+    assert timings["m"].overlaps == []
+
+
+def test_a_fake_model_map_is_judged_by_its_speedup_and_overlaps():
+    model = FakeChatModel(latency=0.05)  # the whole answer at once: nothing to judge by streaming
+    timings, _, _ = time_chains({"m": RunnableParallel(a=model, b=model)}, "x y", runs=2, warmup=0)
+    assert timings["m"].overlaps == []
+    assert TimingResult(timings).rows[0].overlapped is True
+
+
+def test_overlap_share_is_the_time_shared_over_the_most_that_could_be():
+    assert overlap_share([(0.0, 1.0), (1.0, 2.0)]) == 0.0  # one after the other
+    assert overlap_share([(0.0, 2.0), (0.5, 1.5)]) == 1.0  # the shorter one within the longer
+    assert overlap_share([(0.0, 1.0), (0.5, 1.5)]) == pytest.approx(0.5)
+    assert overlap_share([(0.0, 1.0), (0.5, 1.5), (2.0, 3.0)]) == pytest.approx(0.25)
+    assert overlap_share([(0.0, 1.0)]) is None and overlap_share([]) is None
+    assert overlap_share([(0.0, 0.0), (0.0, 0.0)]) is None  # nothing streamed long enough to judge

@@ -11,8 +11,13 @@ import sys
 
 import pytest
 
-from chainmagic.run.timing import ChainTiming, RunRecord
-from chainmagic.run.timing_result import TIMING_MIME, TimingResult, TimingRow
+from chainmagic.run.timing import BranchRun, ChainTiming, RunRecord
+from chainmagic.run.timing_result import (
+    OVERLAP_MIN_SPEEDUP,
+    TIMING_MIME,
+    TimingResult,
+    TimingRow,
+)
 
 
 def spread(centre: float, n: int, seed: int, width: float = 0.02) -> list[float]:
@@ -407,3 +412,55 @@ def test_json_stores_each_distinct_output_once_and_never_a_key():
     assert text.count("the same long answer") == 20
     assert "sk-proj-abcd" not in text
     assert TimingResult.from_json(text)["c"].outputs == timing.outputs
+
+
+def test_a_map_that_cost_the_sum_of_its_branches_did_not_overlap():
+    serial = ChainTiming(
+        "map", all_runs=[0.095, 0.10, 0.105], branches={"joke": [0.04] * 3, "poem": [0.055] * 3}
+    )
+    parallel = ChainTiming(
+        "map", all_runs=[0.055, 0.056, 0.06], branches={"joke": [0.04] * 3, "poem": [0.055] * 3}
+    )
+    assert TimingResult({"map": serial}).rows[0].overlapped is False
+    assert TimingResult({"map": parallel}).rows[0].overlapped is True
+    plain = TimingResult(timings(c=[0.1, 0.1])).rows[0]
+    assert plain.overlapped is None  # not a map: nothing to say
+    assert TimingResult({"map": serial}).rows[0].to_dict()["overlapped"] is False
+
+
+def streamed_map(label: str, one_at_a_time: bool) -> ChainTiming:
+    """A map of two branches that streamed 10 chunks each, together or one after the other."""
+    timing = ChainTiming(label, branches={"joke": [], "poem": []})
+    for i in range(3):
+        if one_at_a_time:  # the poem waited for the joke, then streamed
+            joke = BranchRun(start=0.0, end=0.05, ttft=0.01, chunks=10, status="ok")
+            poem = BranchRun(start=0.0, end=0.10, ttft=0.06, chunks=10, status="ok")
+        else:
+            joke = BranchRun(start=0.0, end=0.05, ttft=0.01, chunks=10, status="ok")
+            poem = BranchRun(start=0.0, end=0.055, ttft=0.012, chunks=10, status="ok")
+        total = max(joke.end or 0, poem.end or 0)
+        timing.add(RunRecord(round=i, total=total, branches={"joke": joke, "poem": poem}))
+    return timing
+
+
+def test_overlap_is_derived_from_the_records_and_survives_json():
+    serial, parallel = streamed_map("serial", True), streamed_map("parallel", False)
+    # the poem's latency includes its wait, so the speed-up alone would call the serial map parallel
+    result = TimingResult(
+        {"serial": serial, "parallel": parallel}, orders=[["serial", "parallel"]] * 3
+    )
+    assert serial.overlaps == [0.0] * 3 and min(parallel.overlaps) > 0.9
+    assert row(result, "serial").speedup > OVERLAP_MIN_SPEEDUP
+    assert (row(result, "serial").overlapped, row(result, "parallel").overlapped) == (False, True)
+    again = TimingResult.from_json(result.to_json())
+    assert again["serial"].overlaps == serial.overlaps
+    assert [r.overlapped for r in again.rows] == [r.overlapped for r in result.rows]
+
+
+def test_a_branch_that_sent_its_answer_at_once_does_not_count_for_overlap():
+    whole = BranchRun(start=0.0, end=0.05, ttft=0.049, chunks=2, status="ok")  # 2 % of its time
+    streamed = BranchRun(start=0.0, end=0.05, ttft=0.01, chunks=10, status="ok")
+    record = RunRecord(round=0, total=0.05, branches={"a": whole, "b": streamed})
+    assert whole.streaming is None and record.overlap is None
+    one_chunk = BranchRun(start=0.0, end=0.05, ttft=0.01, chunks=1, status="ok")
+    assert one_chunk.streaming is None

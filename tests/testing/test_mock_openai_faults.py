@@ -157,3 +157,68 @@ def test_rate_limit_answers_429_past_n_requests_a_second(openai_server):
     client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     openai_server.reset()
     assert openai_server.rate_limited == 0
+
+
+# -- answering the way other servers do -------------------------------------------------------------
+
+
+def test_a_failure_can_carry_any_body(openai_server):
+    client = make_client(openai_server)
+    openai_server.fail_next(1, status=422, body={"detail": [{"loc": ["body"], "msg": "no"}]})
+    with pytest.raises(openai.UnprocessableEntityError) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    assert info.value.body == {"detail": [{"loc": ["body"], "msg": "no"}]}
+    openai_server.fail_next(1, status=400, body="plain words")
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=USER)
+    assert info.value.response.text == "plain words"
+    assert info.value.response.headers["content-type"].startswith("text/plain")
+
+
+def test_a_spoiled_stream_is_malformed_or_has_no_choices(openai_server):
+    client = make_client(openai_server)
+    openai_server.spoil_stream_next(1, "no_choices")
+    chunks = list(client.chat.completions.create(model="m", messages=USER, stream=True))
+    assert [c.choices for c in chunks] == [[], [], []]
+    openai_server.spoil_stream_next(1, "malformed")
+    with pytest.raises(ValueError):  # json.JSONDecodeError, from the client's SSE decoding
+        list(client.chat.completions.create(model="m", messages=USER, stream=True))
+    assert openai_server.pending_faults == (0, 0)
+    assert len(list(client.chat.completions.create(model="m", messages=USER, stream=True))) > 1
+
+
+def test_ignoring_stream_options_sends_no_usage(openai_server):
+    client = make_client(openai_server)
+    openai_server.ignore_stream_options = True
+    stream = client.chat.completions.create(
+        model="m", messages=USER, stream=True, stream_options={"include_usage": True}
+    )
+    assert all(chunk.usage is None for chunk in stream)
+
+
+def test_per_token_embeddings_and_only_listed_models(openai_server):
+    client = make_client(openai_server)
+    openai_server.embed_per_token = True
+    data = client.embeddings.create(model="e", input=["one two three"], encoding_format="float")
+    vector = data.data[0].embedding
+    assert len(vector) == 3 and all(len(row) == 64 for row in vector)
+    openai_server.only_listed_models = True
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="not-listed", messages=USER)
+    assert client.chat.completions.create(model="gpt-4o-mini", messages=USER).choices
+
+
+def test_one_at_a_time_makes_requests_wait_their_turn(openai_server):
+    openai_server.one_at_a_time = True
+    openai_server.latency = 0.1
+
+    async def two() -> float:
+        client = openai.AsyncOpenAI(base_url=openai_server.base_url, api_key="k", max_retries=0)
+        async with client:
+            start = time.perf_counter()
+            await asyncio.gather(
+                *(client.chat.completions.create(model="m", messages=USER) for _ in range(2))
+            )
+            return time.perf_counter() - start
+
+    assert asyncio.run(two()) >= 0.2  # the second waited for the first: 2 × latency at least

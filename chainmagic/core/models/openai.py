@@ -14,7 +14,7 @@ from typing import Any
 
 from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage
 from chainmagic.core.models.base import BaseChatModel, usage
-from chainmagic.core.openai_client import DEFAULT_TIMEOUT, Connection
+from chainmagic.core.openai_client import DEFAULT_TIMEOUT, ClientSettings, Connection
 from chainmagic.errors import ModelError
 from chainmagic.secrets import redact
 
@@ -37,7 +37,11 @@ class ChatOpenAI(BaseChatModel):
     Sampling parameters left as ``None`` are not sent, so a server applies its own defaults (and
     servers that do not know a parameter never see it). ``timeout`` defaults to 60 s, not openai's
     600 s; ``max_retries`` (openai's backoff, honouring ``Retry-After``) to 2. ``extra_body`` and
-    ``model_kwargs`` pass anything else through to the request.
+    ``model_kwargs`` pass anything else through to the request: keys of ``model_kwargs`` that the
+    ``openai`` client does not know as parameters travel in the request body, as ``extra_body``.
+
+    ``response_metadata`` says ``finish_reason`` (``"length"``: cut by ``max_tokens``), and
+    ``usage_estimated: True`` when the server reported no usage and the tokens were counted here.
     """
 
     def __init__(
@@ -136,10 +140,16 @@ class ChatOpenAI(BaseChatModel):
             "seed": self.seed,
         }
         request.update({k: v for k, v in sampling.items() if v is not None})
+        extra = dict(self.extra_body) if self.extra_body else {}
         if self.model_kwargs:
-            request.update(self.model_kwargs)
-        if self.extra_body:
-            request["extra_body"] = self.extra_body
+            known = _create_parameters()
+            for key, value in self.model_kwargs.items():
+                if key in known:
+                    request[key] = value
+                else:  # the client would raise TypeError; the server may well know it
+                    extra[key] = value
+        if extra:
+            request["extra_body"] = extra
         return request
 
     def _stream_body(self, messages: list[BaseMessage]) -> dict[str, Any]:
@@ -152,13 +162,13 @@ class ChatOpenAI(BaseChatModel):
     # -- one answer ------------------------------------------------------------------------------
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        with self._connection.errors():
+        with self._connection.errors(model=self.model_name):
             body = self._body(messages)
             response = self._connection.sync().chat.completions.create(**body)
         return self._message(messages, response)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        with self._connection.errors():
+        with self._connection.errors(model=self.model_name):
             body = self._body(messages)
             client = await self._connection.async_()
             response = await client.chat.completions.create(**body)
@@ -166,41 +176,47 @@ class ChatOpenAI(BaseChatModel):
 
     def _message(self, messages: list[BaseMessage], response: Any) -> AIMessage:
         if not response.choices:
-            raise ModelError(f"{self.provider} returned no choices", provider=self.provider)
+            who = self._connection.settings().who
+            raise ModelError(f"{who} returned no choices", provider=self.provider)
         choice = response.choices[0]
         text = choice.message.content or ""
+        reported = _usage(response.usage)
         return AIMessage(
             text,
             id=response.id,
-            response_metadata=_metadata(response.model or self.model_name, choice.finish_reason),
-            usage_metadata=_usage(response.usage) or usage(messages, text),
+            response_metadata=_metadata(
+                response.model or self.model_name, choice.finish_reason, reported is None
+            ),
+            usage_metadata=reported or usage(messages, text),
         )
 
     # -- a stream --------------------------------------------------------------------------------
 
     def _chunks(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
         tail = _Tail(self.model_name)
-        with self._connection.errors(streaming=True):
+        with self._connection.errors(streaming=True, model=self.model_name) as guard:
             body = self._stream_body(messages)
             with self._connection.sync().chat.completions.create(**body) as stream:
+                guard.started = True
                 for chunk in stream:
                     piece = tail.read(chunk)
                     if piece is not None:
                         yield piece
-        yield tail.final(messages, self.provider)
+        yield tail.final(messages, self._connection.settings())
 
     async def _achunks(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
         tail = _Tail(self.model_name)
-        with self._connection.errors(streaming=True):
+        with self._connection.errors(streaming=True, model=self.model_name) as guard:
             body = self._stream_body(messages)
             client = await self._connection.async_()
             stream = await client.chat.completions.create(**body)
+            guard.started = True
             async with stream:
                 async for chunk in stream:
                     piece = tail.read(chunk)
                     if piece is not None:
                         yield piece
-        yield tail.final(messages, self.provider)
+        yield tail.final(messages, self._connection.settings())
 
 
 class _Tail:
@@ -208,10 +224,11 @@ class _Tail:
 
     The metadata arrives in one or two trailing chunks (finish_reason, then usage when asked), so
     it is gathered and sent as one last empty chunk once the stream has ended. A stream that ends
-    without a finish reason was cut short, and is an error rather than a silently partial answer.
+    without a finish reason was cut short, and is an error rather than a silently partial answer;
+    one whose chunks never carried a choice is a server that streams something else.
     """
 
-    __slots__ = ("finish_reason", "id", "model", "text", "usage")
+    __slots__ = ("choices", "chunks", "finish_reason", "id", "model", "text", "usage")
 
     def __init__(self, model: str) -> None:
         self.model = model
@@ -219,8 +236,11 @@ class _Tail:
         self.finish_reason: str | None = None
         self.usage: dict[str, int] | None = None
         self.text: list[str] = []
+        self.chunks = 0  # chunks received
+        self.choices = 0  # of which carried a choice
 
     def read(self, chunk: Any) -> AIMessageChunk | None:
+        self.chunks += 1
         self.id = self.id or chunk.id
         if chunk.model:
             self.model = chunk.model
@@ -228,6 +248,7 @@ class _Tail:
             self.usage = _usage(chunk.usage)
         if not chunk.choices:
             return None
+        self.choices += 1
         choice = chunk.choices[0]
         if choice.finish_reason:
             self.finish_reason = choice.finish_reason
@@ -237,16 +258,19 @@ class _Tail:
         self.text.append(text)
         return AIMessageChunk(text, id=self.id)
 
-    def final(self, messages: list[BaseMessage], provider: str) -> AIMessageChunk:
+    def final(self, messages: list[BaseMessage], server: ClientSettings) -> AIMessageChunk:
         if self.finish_reason is None:
-            raise ModelError(
-                f"the {provider} stream ended before the answer was finished (no finish_reason)",
-                provider=provider,
-            )
+            if self.chunks and not self.choices:
+                problem = f"sent a stream of {self.chunks} chunk(s) without any choices"
+            elif not self.chunks:
+                problem = "ended the stream before sending anything (no finish_reason)"
+            else:
+                problem = "ended the stream before the answer was finished (no finish_reason)"
+            raise ModelError(server.scrub(f"{server.who} {problem}"), provider=server.provider)
         return AIMessageChunk(
             "",
             id=self.id,
-            response_metadata=_metadata(self.model, self.finish_reason),
+            response_metadata=_metadata(self.model, self.finish_reason, self.usage is None),
             usage_metadata=self.usage or usage(messages, "".join(self.text)),
         )
 
@@ -260,8 +284,27 @@ def _unalias(aliases: Mapping[str, Any]) -> dict[str, Any]:
     return renamed
 
 
-def _metadata(model: str, finish_reason: str | None) -> dict[str, Any]:
-    return {"model_name": model, "finish_reason": finish_reason}
+def _metadata(model: str, finish_reason: str | None, estimated: bool) -> dict[str, Any]:
+    """``response_metadata``; ``usage_estimated`` only when the tokens were counted here."""
+    meta: dict[str, Any] = {"model_name": model, "finish_reason": finish_reason}
+    if estimated:
+        meta["usage_estimated"] = True
+    return meta
+
+
+_PARAMETERS: frozenset[str] | None = None
+
+
+def _create_parameters() -> frozenset[str]:
+    """The keyword arguments ``chat.completions.create`` accepts (read once from openai itself)."""
+    global _PARAMETERS
+    if _PARAMETERS is None:
+        import inspect
+
+        from openai.resources.chat.completions import Completions
+
+        _PARAMETERS = frozenset(inspect.signature(Completions.create).parameters) - {"self"}
+    return _PARAMETERS
 
 
 def _usage(raw: Any) -> dict[str, int] | None:
