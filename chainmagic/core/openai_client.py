@@ -41,7 +41,7 @@ __all__ = [
     "sync_client",
 ]
 
-DEFAULT_TIMEOUT = 60.0  # openai's own default is 600 s: far too long to stare at a notebook cell
+DEFAULT_TIMEOUT = 30.0  # per attempt; a timeout is not retried, so a silent server fails in 30 s
 OPENAI_URL = "https://api.openai.com/v1"
 SERVED_MODELS_TIMEOUT = 3.0  # asking a server which models it has, after it refused one
 PLACEHOLDER_KEY = "not-needed"  # 3.x rejects an empty key; local servers ignore whatever is sent

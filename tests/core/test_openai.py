@@ -190,11 +190,33 @@ def test_a_cut_stream_is_an_error_after_the_chunks_that_arrived(model, openai_se
 
 
 async def test_a_cut_async_stream_is_an_error(model, openai_server):
-    openai_server.cut_stream_next(1, after_chunks=1)
+    openai_server.cut_stream_next(1, after_chunks=2)  # a token had arrived: not retried
     with pytest.raises(Exception) as info:
         async for _ in model.astream("one two three"):
             pass
     assert "dropped mid-stream" in str(cause_of(info))
+    assert openai_server.requests == 1
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+async def test_a_stream_cut_before_its_first_token_is_retried_and_said(
+    model, openai_server, asynchronous
+):
+    from chainmagic.core.events import Event
+
+    openai_server.replies = ["one two three"]
+    openai_server.cut_stream_next(1, after_chunks=1)  # only the role chunk, then the cut
+    events: list[Event] = []
+    config = {"listener": events.append}
+    if asynchronous:
+        chunks = [c async for c in model.astream("x", config)]
+    else:
+        chunks = list(model.stream("x", config))
+    assert "".join(c.content for c in chunks) == "one two three"
+    assert openai_server.requests == 2
+    retries = [str(e.data) for e in events if e.kind == "retry"]
+    assert len(retries) == 1
+    assert retries[0].startswith("retrying after ") and retries[0].endswith(", 1/2")
 
 
 def test_a_stream_that_ends_without_finish_reason_is_an_error_naming_the_server(openai_server):
@@ -219,9 +241,14 @@ def test_a_stream_that_ends_without_finish_reason_is_an_error_naming_the_server(
 def test_retries_transient_failures(model, openai_server, status):
     openai_server.replies = ["finally"]
     openai_server.fail_next(2, status=status, retry_after=0.01)
-    assert model.invoke("x").content == "finally"
-    assert openai_server.retries == 2
+    events = []
+    assert model.invoke("x", {"listener": events.append}).content == "finally"
     assert openai_server.requests == 3
+    # each retry is told as it happens (the live view shows it), not hidden in the client
+    assert [str(e.data) for e in events if e.kind == "retry"] == [
+        f"retrying after {status}, 1/2",
+        f"retrying after {status}, 2/2",
+    ]
 
 
 def test_rate_limit_after_retries_is_a_model_error(openai_server):
@@ -260,7 +287,8 @@ def test_timeout_is_a_model_error_naming_the_limit(openai_server):
 
 
 def test_default_timeout_is_notebook_friendly():
-    assert ChatOpenAI().timeout == 60
+    assert ChatOpenAI().timeout == 30
+    assert ChatOpenAI().max_retries == 2
 
 
 def test_connection_refused_is_a_model_error():
@@ -487,3 +515,40 @@ def test_64_parallel_calls_cost_what_the_client_costs_sync(openai_server):
                 (ours if side else theirs).append(time.perf_counter() - start)
     assert openai_server.max_in_flight >= 64
     assert min(ours) <= 1.1 * min(theirs), f"map {min(ours):.3f} s vs direct {min(theirs):.3f} s"
+
+
+def test_a_server_that_never_answers_fails_after_one_timeout_not_three():
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:  # accepts every connection and never says a word
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        model = ChatOpenAI(base_url=f"http://127.0.0.1:{port}/v1", timeout=0.5)  # 2 retries
+        start = time.perf_counter()
+        with pytest.raises(ModelError, match=r"did not answer within 0\.5 s"):
+            model.invoke("x")
+        assert time.perf_counter() - start < 1.5  # one timeout, not three
+        assert len(held) == 1
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()

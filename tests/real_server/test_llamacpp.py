@@ -18,6 +18,7 @@ from chainmagic.core import (
     RunnableParallel,
     StrOutputParser,
 )
+from chainmagic.display.text import result_text
 from chainmagic.errors import ModelError
 from chainmagic.run import execute
 
@@ -55,7 +56,7 @@ def test_a_stream_without_usage_from_the_server_is_marked_estimated(model):
     result = execute(RunnableParallel(joke=chain, poem=chain), {"t": "cat"}, name="m")
     assert result.status == "ok", result.error
     assert result.usage_estimated
-    assert "tokens (estimated)" in repr(result)
+    assert "tokens (estimated)" in result_text(result)
 
 
 def test_embeddings_and_retrieval(llama_server):

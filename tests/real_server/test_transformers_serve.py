@@ -22,6 +22,8 @@ from chainmagic.core import (
     RunnableParallel,
     StrOutputParser,
 )
+from chainmagic.display._timing_text import timing_text
+from chainmagic.display.text import result_text
 from chainmagic.errors import ChainRunError, ModelError
 from chainmagic.run import BatchResult, ChainResult
 
@@ -240,7 +242,7 @@ def test_a_notebook_model_with_base_url_batch_and_no_stream(ipython, real_server
     )
     assert short.error is None
     cut = ipython.ok('%chain "tell me a joke about {topic}" | short | str -i topic=bear -o -q')
-    assert cut.value.cut_by_length and "cut by max_tokens" in repr(cut.value)
+    assert cut.value.cut_by_length and "cut by max_tokens" in result_text(cut.value)
 
 
 def test_chaintime_against_the_real_server(ipython, real_server, capsys):
@@ -264,6 +266,7 @@ def test_chaintime_against_the_real_server(ipython, real_server, capsys):
         print(f"\n%chaintime against transformers serve (overlaps {overlaps}):\n{timing!r}")
     # transformers serve generates for one request at a time: the map's branches take turns
     assert len(overlaps) >= 3 and mapped.overlapped is False
-    assert "the branches did not overlap: the server may process one request at a time" in repr(
-        timing
+    assert (
+        "the branches did not overlap: the server may process one request at a time"
+        in timing_text(timing)
     )

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from chainmagic.core import retries
 from chainmagic.core.aio import in_thread, transform_in_thread
 from chainmagic.core.events import Run
 from chainmagic.core.messages import (
@@ -126,8 +127,63 @@ class BaseChatModel(Runnable):
             setattr(new, key, value)
         return new
 
+    def _attempts(self) -> int:
+        """How many times a call is tried (1: never retried). A served model overrides it."""
+        return 1
+
     def _invoke(self, input: Any, run: Run | None) -> AIMessage:
         messages = to_messages(input)
+        attempts = self._attempts()
+        if attempts == 1:
+            return self._generate_paced(messages)
+        return retries.call_with_retries(
+            partial(self._generate_paced, messages),
+            attempts=attempts,
+            on_retry=self._announcer(run),
+        )
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
+        messages = to_messages(input)
+        attempts = self._attempts()
+        if attempts == 1:
+            return await self._agenerate_paced(messages)
+        return await retries.acall_with_retries(
+            partial(self._agenerate_paced, messages),
+            attempts=attempts,
+            on_retry=self._announcer(run),
+        )
+
+    def _stream(self, input: Any, run: Run | None) -> Iterator[AIMessageChunk]:
+        messages = to_messages(input)
+        attempts = self._attempts()
+        if attempts == 1:
+            return self._chunks_paced(messages)
+        return retries.stream_with_retries(
+            partial(self._chunks_paced, messages),
+            attempts=attempts,
+            on_retry=self._announcer(run),
+        )
+
+    def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
+        messages = to_messages(input)
+        attempts = self._attempts()
+        if attempts == 1:
+            return self._achunks_paced(messages)
+        return retries.astream_with_retries(
+            partial(self._achunks_paced, messages),
+            attempts=attempts,
+            on_retry=self._announcer(run),
+        )
+
+    def _announcer(self, run: Run | None) -> Any:
+        """Each retry, told to whoever watches the run (the live view shows it as it happens)."""
+        if run is None:
+            return None
+        return partial(run.emit, "retry", step=self)
+
+    # -- one attempt, under the shared rate limit when there is one -------------------------------
+
+    def _generate_paced(self, messages: list[BaseMessage]) -> AIMessage:
         limiter = self.rate_limiter
         if limiter is None:
             return self._generate(messages)
@@ -137,8 +193,7 @@ class BaseChatModel(Runnable):
         finally:
             limiter.release()
 
-    async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
-        messages = to_messages(input)
+    async def _agenerate_paced(self, messages: list[BaseMessage]) -> AIMessage:
         limiter = self.rate_limiter
         if limiter is None:
             return await self._agenerate(messages)
@@ -148,8 +203,7 @@ class BaseChatModel(Runnable):
         finally:
             limiter.release()
 
-    def _stream(self, input: Any, run: Run | None) -> Iterator[AIMessageChunk]:
-        messages = to_messages(input)
+    def _chunks_paced(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
         if self.rate_limiter is None:
             return self._chunks(messages)
         return self._paced(messages)
@@ -161,8 +215,7 @@ class BaseChatModel(Runnable):
         finally:
             self.rate_limiter.release()
 
-    def _astream(self, input: Any, run: Run | None) -> AsyncIterator[AIMessageChunk]:
-        messages = to_messages(input)
+    def _achunks_paced(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
         if self.rate_limiter is None:
             return self._achunks(messages)
         return self._apaced(messages)

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
+from chainmagic.core.events import Run
 from chainmagic.core.messages import AIMessage, AIMessageChunk, BaseMessage
 from chainmagic.core.models.base import BaseChatModel, usage
 from chainmagic.core.openai_client import DEFAULT_TIMEOUT, ClientSettings, Connection
+from chainmagic.core.retries import retry_reason
 from chainmagic.errors import ModelError
 from chainmagic.secrets import redact
 
@@ -35,8 +37,11 @@ class ChatOpenAI(BaseChatModel):
     """A chat model served over the OpenAI Chat Completions API.
 
     Sampling parameters left as ``None`` are not sent, so a server applies its own defaults (and
-    servers that do not know a parameter never see it). ``timeout`` defaults to 60 s, not openai's
-    600 s; ``max_retries`` (openai's backoff, honouring ``Retry-After``) to 2. ``extra_body`` and
+    servers that do not know a parameter never see it). ``timeout`` (seconds per attempt) defaults
+    to 30, not openai's 600, and a timeout is not retried: a server that never answers fails in 30 s,
+    not 3 × 600. ``max_retries`` (default 2) retries rate limits, 5xx, refused connections and
+    streams cut before their first token, with backoff honouring ``Retry-After``; each retry is an
+    event the live view shows ("retrying after 429, 1/2"). ``extra_body`` and
     ``model_kwargs`` pass anything else through to the request: keys of ``model_kwargs`` that the
     ``openai`` client does not know as parameters travel in the request body, as ``extra_body``.
 
@@ -82,12 +87,17 @@ class ChatOpenAI(BaseChatModel):
         self.model_kwargs = dict(model_kwargs) if model_kwargs else {}
         self.stream_usage = stream_usage
         self.label = name
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries={max_retries!r}: a whole number, 0 or more")
+        # chainmagic retries itself (core/retries.py), so that each retry is an event the live
+        # view shows; the openai client is told never to retry on its own.
+        self._retries = max_retries
         self._connection = Connection(
             provider,
             base_url=base_url,
             api_key=api_key,
             timeout=timeout,
-            max_retries=max_retries,
+            max_retries=0,
             default_headers=default_headers,
         )
 
@@ -109,7 +119,18 @@ class ChatOpenAI(BaseChatModel):
 
     @property
     def max_retries(self) -> int:
-        return self._connection.max_retries
+        return self._retries
+
+    def _attempts(self) -> int:
+        return self._retries + 1
+
+    def _invoke(self, input: Any, run: Run | None) -> AIMessage:
+        with _retries_said(self._retries):
+            return super()._invoke(input, run)
+
+    async def _ainvoke(self, input: Any, run: Run | None) -> AIMessage:
+        with _retries_said(self._retries):
+            return await super()._ainvoke(input, run)
 
     def _default_name(self) -> str:
         return "ChatOpenAI"
@@ -266,13 +287,48 @@ class _Tail:
                 problem = "ended the stream before sending anything (no finish_reason)"
             else:
                 problem = "ended the stream before the answer was finished (no finish_reason)"
-            raise ModelError(server.scrub(f"{server.who} {problem}"), provider=server.provider)
+            error = ModelError(server.scrub(f"{server.who} {problem}"), provider=server.provider)
+            if not self.text:  # nothing was shown yet: another attempt loses nothing
+                error.retry_reason = "dropped stream"  # type: ignore[attr-defined]
+            raise error
         return AIMessageChunk(
             "",
             id=self.id,
             response_metadata=_metadata(self.model, self.finish_reason, self.usage is None),
             usage_metadata=self.usage or usage(messages, "".join(self.text)),
         )
+
+
+class _retries_said:
+    """A model error that survived every retry says how many there were (``... after 2 retries``)."""
+
+    __slots__ = ("retries",)
+
+    def __init__(self, retries: int) -> None:
+        self.retries = retries
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: Any, tb: Any) -> None:
+        if (
+            self.retries
+            and isinstance(error, ModelError)
+            and retry_reason(error) is not None
+            and error.args
+            and isinstance(error.args[0], str)
+            and "retries" not in error.args[0]
+        ):
+            error.args = (_say_retries(error.args[0], error.status, self.retries), *error.args[1:])
+
+
+def _say_retries(message: str, status: int | None, retries: int) -> str:
+    """``kept rate-limiting (429): ...`` → ``kept rate-limiting (429) after 2 retries: ...``."""
+    said = f" after {retries} retries"
+    if status is not None and f"({status})" in message:
+        return message.replace(f"({status})", f"({status}){said}", 1)
+    head, sep, tail = message.partition(": ")
+    return f"{head}{said}{sep}{tail}"
 
 
 def _unalias(aliases: Mapping[str, Any]) -> dict[str, Any]:
