@@ -51,6 +51,9 @@ __all__ = [
 AUTO_MIN_ROUNDS = 6  # the fewest runs whose median has a 95 % order-statistic interval
 AUTO_MAX_TIME = 60.0  # -n auto's default time budget (seconds)
 STREAMED_SHARE = 0.2  # a branch that streams for less of its time than this is not judged by it
+# ... nor one whose stream is shorter than this share of the quickest branch's wait for its first
+# token: such a stream can end before a slower-starting branch begins, served together or not
+STREAM_VS_FIRST_TOKEN = 0.5
 OUTPUT_KEEP = 2000  # characters of each distinct output kept (output stability, side by side)
 
 
@@ -126,9 +129,20 @@ class RunRecord:
         0 is one after another, as on a server that serves one request at a time (branch
         latencies cannot tell that: a queued branch's latency includes its wait). Derived from the
         branches' streaming intervals, so a record read back from JSON has it too. None when fewer
-        than two branches really streamed (see :attr:`BranchRun.streaming`).
+        than two branches really streamed (see :attr:`BranchRun.streaming`), or streamed long
+        enough to tell: a quick branch (a small model) whose few tokens all arrive while a slower
+        one still waits for its first streams apart from it however the server works, so streams
+        shorter than :data:`STREAM_VS_FIRST_TOKEN` of the quickest first token do not count.
         """
-        spans = [s for b in self.branches.values() if (s := b.streaming) is not None]
+        waits = [b.ttft - b.start for b in self.branches.values() if b.ttft is not None]
+        if not waits:
+            return None
+        shortest = STREAM_VS_FIRST_TOKEN * min(waits)
+        spans = [
+            s
+            for b in self.branches.values()
+            if (s := b.streaming) is not None and s[1] - s[0] >= shortest
+        ]
         return overlap_share(spans)
 
 

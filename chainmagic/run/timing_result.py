@@ -40,9 +40,11 @@ JSON_VERSION = 1
 # A map whose branches streamed at the same time for less than this share of their streaming time
 # ran them one after another in effect: a server that serves one request at a time. (Branch
 # latencies cannot tell: a queued branch's latency includes its wait, so the map still looks faster
-# than its branches summed.) Without streamed branches, a speed-up below the second bound says it.
+# than its branches summed.) Without streamed branches, the branch medians judge: the map overlapped
+# when it saved at least that share of what it could save (sum of the branches minus the longest).
+# When the others add less than the second bound to the longest branch, there is nothing to judge.
 OVERLAP_MIN_SHARE = 0.2
-OVERLAP_MIN_SPEEDUP = 1.2
+OVERLAP_MIN_GAIN = 0.1
 # The table's default columns: what fits 800 px (more with --columns).
 DEFAULT_COLUMNS = ("runs", "median", "mean", "min", "max", "ttft", "itl", "tokens_per_s", "ratio")
 CSV_COLUMNS = (
@@ -635,4 +637,10 @@ def _overlapped(t: ChainTiming, speedup: float | None) -> bool | None:
     overlaps = t.overlaps
     if overlaps:
         return stats.median(overlaps) >= OVERLAP_MIN_SHARE
-    return speedup >= OVERLAP_MIN_SPEEDUP
+    medians = [stats.median(v) for v in t.branches.values() if v]
+    if len(medians) < 2 or not t.all_runs:
+        return None
+    own, whole, longest = stats.median(t.all_runs), sum(medians), max(medians)
+    if whole - longest < OVERLAP_MIN_GAIN * own:
+        return None  # one branch is nearly all of the map: it cannot show
+    return (whole - own) / (whole - longest) >= OVERLAP_MIN_SHARE
