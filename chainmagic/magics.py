@@ -81,24 +81,34 @@ class ChainMagics(Magics):
     def chain(self, line: str, cell: str | None = None) -> Any:
         """Compile a chain written in the chain language, run it, and show the result live.
 
-        Cell form, ``%%chain [NAME] [options]``: the cell is a chain (see the language reference).
-        Its ``NAME = ...`` lines are bound in the notebook, and so is the cell's chain when NAME is
-        given. With ``-i`` the chain runs and its result shows as a widget; without, its graph.
+        Usage, in cell mode:
+          %%chain [NAME] [options]
+          joke: "tell me a joke about {topic}" | model | str
+          poem: "write a 2-line poem about {topic}" | model | str
 
-        Line form: ``%chain NAME [options]`` runs a chain from the notebook;
-        ``%chain PIPELINE [options]`` runs a one-line chain.
+        and in line mode:
+          %chain NAME [options]           run a chain of the notebook
+          %chain PIPELINE [options]       run a one-line chain
 
-        Examples::
+        The cell's NAME = pipeline lines are bound in the notebook, and so is the cell's chain when
+        NAME is given (only once every check has passed: a failing cell binds nothing). With -i
+        the chain runs and its result shows live; without, its graph and the inputs it needs.
 
-            %%chain map_chain -i topic=bear
-            joke: "tell me a joke about {topic}" | model
-            poem: "write a 2-line poem about {topic}" | model
+        The input, -i:
+          -i topic=bear language=italian     a dict (each value JSON when it parses, else text)
+          -i '{"topic": "bear"}'             a JSON or Python literal
+          -i question                        a notebook variable (an unknown name is an error)
+          -i 'inputs[0]'                     any Python expression, evaluated in the notebook
+          -i where did harrison work         plain text, when it is not a Python expression
+        A line that ends with ? is a help request to IPython: quote it, -i 'what is LCEL?'.
 
-            %chain map_chain -i topic=cat
-            %chain "what is {x}?" | model | str -i x=LCEL
-            %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
-            %chain map_chain --batch rows --on dask
-            %chain map_chain --batch rows --on dask --resume
+        Examples:
+          %chain map_chain -i topic=cat
+          %chain "what is {x}?" | model | str -i x=LCEL
+          %chain map_chain --batch '[{"topic": "bear"}, {"topic": "cat"}]'
+          %chain map_chain --batch '[{"topic": t} for t in topics]' --on dask
+
+        After a failed run, chainmagic.last_result() holds what finished.
         """
         head, options = split_line(line, _CHAIN_FLAGS)
         argv = self._argv(options)
@@ -128,6 +138,9 @@ class ChainMagics(Magics):
         if args.dry_run or (inputs is None and args.input is None):
             if not args.quiet:
                 from chainmagic.display import show_graph
+
+                if len(target.bindings) > 1:  # the graph is the last one's: say what else is new
+                    print(f"defined {', '.join(target.bindings)}")
 
                 runnable = target.runnable
                 show_graph(
@@ -165,29 +178,29 @@ class ChainMagics(Magics):
     def chaintime(self, line: str, cell: str | None = None) -> Any:
         """Time several chains on the same input and compare them in one table.
 
-        Line form: ``%chaintime [options] CHAIN [CHAIN ...]`` with chains from the notebook.
-        Cell form: ``%%chaintime [options]`` with one chain name, or ``label: pipeline``, per line.
+        Usage, in line mode:
+          %chaintime [options] CHAIN [CHAIN ...]
+        and in cell mode, one chain name or one "label: pipeline" per line:
+          %%chaintime [options]
+          joke_chain
+          short: "one word about {topic}" | model
 
         Runs are interleaved in a shuffled (seeded) order each round, so drift hits every chain
-        alike and rounds pair up: ratios compare each chain to the fastest (or ``--baseline``) round
+        alike and rounds pair up: ratios compare each chain to the fastest (or --baseline) round
         by round, with an interval, and say "not significant" when it holds 1. Every run records
         its time, time to first token, inter-token latency, tokens/s and error; a parallel map also
         shows how much faster it is than its branches run one after another.
 
-        ``-n auto`` runs rounds until every median is known within ``--rel-ci`` (5 %) or
-        ``--max-time`` (60 s) is spent. ``--concurrency 1,4,16`` then keeps that many runs of each
-        chain in flight and reports throughput per level; ``--slo ttft=0.5,total=2`` adds goodput;
-        ``--models a,b`` times each chain of the cell once per model. All of it is kept in the
-        result (``.to_json()``, and in the saved notebook).
+        -n auto runs rounds until every median is known within --rel-ci (5 %) or --max-time
+        (60 s) is spent. --concurrency 1,4,16 keeps that many runs of each chain in flight and
+        reports throughput per level; --slo ttft=0.5,total=2 adds goodput; --models a,b times each
+        chain of the cell once per model. All of it is kept in the result (.to_json(), and in the
+        saved notebook).
 
-        Examples::
-
-            %chaintime -i topic=bear joke_chain poem_chain map_chain
-            %chaintime -n auto --rel-ci 2 -i topic=bear joke_chain map_chain
-            %chaintime --concurrency 1,4,16 --slo ttft=0.5,total=2 -i topic=bear joke_chain
-
-            %%chaintime -i topic=bear -n 5 --models fake:echo,openai:gpt-4o-mini
-            short: "one word about {topic}" | model
+        Examples:
+          %chaintime -i topic=bear joke_chain poem_chain map_chain
+          %chaintime -n auto --rel-ci 2 -i topic=bear joke_chain map_chain
+          %chaintime --concurrency 1,4,16 --slo ttft=0.5,total=2 -i topic=bear joke_chain
         """
         from chainmagic import timing_options as opt
 
@@ -565,3 +578,15 @@ def _has_pipelines(cell: str | None) -> bool:
         if text and not text.startswith("#") and not text.isidentifier():
             return True
     return False
+
+
+def _plain_help(func: Any, magic: str) -> None:
+    """``%chain?`` reads like ``%timeit?``: plain text, no reST ``::`` before the usage line."""
+    doc = func.__doc__ or ""
+    if doc.startswith("::"):
+        body = doc[2:].lstrip("\n")
+        func.__doc__ = "Usage:\n" + body.replace(f"  %{magic} [", f"  %%{magic} or %{magic} [", 1)
+
+
+_plain_help(ChainMagics.chain, "chain")
+_plain_help(ChainMagics.chaintime, "chaintime")

@@ -183,7 +183,10 @@ def test_variables_are_not_expanded(ip: Any) -> None:
 
 def test_help_shows_the_options_and_examples(ip: Any) -> None:
     ran = ip.ok("%chain?")
-    assert "%%chain map_chain -i topic=bear" in ran.stdout
+    assert "Usage:\n  %%chain or %chain [-i VALUE" in ran.stdout  # plain text, as %timeit? reads
+    assert "::" not in ran.stdout and "``" not in ran.stdout
+    assert "%%chain [NAME] [options]" in ran.stdout
+    assert '-i \'{"topic": "bear"}\'' in ran.stdout  # every -i form, with an example
     assert '%chain "what is {x}?" | model | str -i x=LCEL' in ran.stdout
     for option in ("--batch EXPR", "--no-stream", "--dry-run", "--max-concurrency N", "-v VAR"):
         assert option in ran.stdout
