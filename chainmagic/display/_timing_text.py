@@ -214,6 +214,9 @@ def notes(result: Any) -> list[str]:
             f"{label}: {plural(len(timing.outputs), 'distinct output')} over "
             f"{plural(timing.runs, 'run')}; most often: {one_line(common, 60)}"
         )
+    for label, timing in result.chains.items():
+        if any(getattr(r, "tokens_estimated", False) for r in getattr(timing, "records", [])):
+            out.append(f"{label}: tokens (estimated): the server reported no usage")
     asked = [c for c in getattr(result, "columns", None) or [] if c in ("p90", "p95", "p99")]
     note = getattr(result, "percentile_note", None)
     if asked and note and any(c in note for c in asked):

@@ -103,6 +103,7 @@ class RunRecord:
     itl: float | None = None
     tpot: float | None = None
     output_tokens: int | None = None
+    tokens_estimated: bool = False  # the server reported no usage: the tokens were counted here
     chunks: int = 0
     error_kind: str | None = None  # the failing step's exception type
     error: str | None = None  # its message's first line, redacted
@@ -284,6 +285,7 @@ class _Probe:
         "branches",
         "chunks",
         "depth",
+        "estimated",
         "first",
         "keys",
         "last",
@@ -304,6 +306,7 @@ class _Probe:
         self.last: float | None = None
         self.chunks = 0
         self.tokens: int | None = None
+        self.estimated = False  # some model's tokens were counted here, not reported
         self.output: Any = None
         self.branches: dict[str, BranchRun] = {}
 
@@ -324,11 +327,13 @@ class _Probe:
                 tokens = _output_tokens(event)  # the chain is a model itself
                 if tokens is not None:
                     self.tokens = (self.tokens or 0) + tokens
+                    self.estimated |= _estimated(event)
             return
         if kind == "end":
             tokens = _output_tokens(event)
             if tokens is not None:
                 self.tokens = (self.tokens or 0) + tokens
+                self.estimated |= _estimated(event)
                 self._branch_tokens(path, tokens)
         if len(path) != self.depth or path[-1] not in self.keys:
             return
@@ -367,6 +372,12 @@ def _has_content(data: Any) -> bool:
     if isinstance(data, dict):
         return any(_has_content(v) for v in data.values())
     return data is not None
+
+
+def _estimated(event: Event) -> bool:
+    """Whether a model's usage was counted here because its server reported none."""
+    meta = getattr(event.data, "response_metadata", None)
+    return bool(isinstance(meta, dict) and meta.get("usage_estimated"))
 
 
 def _output_tokens(event: Event) -> int | None:
@@ -426,6 +437,7 @@ async def measure_once(
     record = RunRecord(round=round, total=end - start, start=start - session_start)
     record.chunks = probe.chunks
     record.output_tokens = probe.tokens
+    record.tokens_estimated = probe.estimated
     record.branches = probe.branches
     if probe.first is not None:
         record.ttft = probe.first - start

@@ -240,3 +240,20 @@ def test_max_tokens_gives_finish_reason_length(openai_server):
     model = ChatOpenAI(base_url=openai_server.base_url, max_tokens=2)
     assert model.invoke("one two three").response_metadata["finish_reason"] == "length"
     assert list(model.stream("one two three"))[-1].response_metadata["finish_reason"] == "length"
+
+
+def test_chaintime_marks_tokens_it_counted_itself(model, openai_server):
+    from chainmagic.display._timing_text import timing_text
+    from chainmagic.run.timing import time_chains
+    from chainmagic.run.timing_result import TimingResult
+
+    openai_server.ignore_stream_options = True
+    session = time_chains({"m": model}, "one two", runs=2, warmup=0)
+    result = TimingResult(session.timings)
+    assert all(r.tokens_estimated for r in result.chains["m"].records)
+    assert "m: tokens (estimated): the server reported no usage" in timing_text(result)
+    again = TimingResult.from_json(result.to_json())  # the mark is kept with the runs
+    assert all(r.tokens_estimated for r in again.chains["m"].records)
+    openai_server.ignore_stream_options = False
+    reported = TimingResult(time_chains({"m": model}, "one two", runs=2, warmup=0).timings)
+    assert "estimated" not in timing_text(reported)
