@@ -64,7 +64,9 @@ class ChainMagics(Magics):
     @magic_arguments()
     @argument("target", nargs="*", help="chain name (or, for %%chain line form, a pipeline)")
     @argument("-i", "--input", nargs="+", default=None, metavar="VALUE", help="the chain's input")
-    @argument("--batch", default=None, metavar="EXPR", help="run on every input of a list")
+    @argument(
+        "--batch", nargs="+", default=None, metavar="EXPR", help="run on every input of a list"
+    )
     @argument("--stream", dest="stream", action="store_true", default=None, help="stream tokens")
     @argument("--no-stream", dest="stream", action="store_false", help="one call, no streaming")
     @argument("--dry-run", action="store_true", help="compile only: the graph and needed inputs")
@@ -360,9 +362,14 @@ class ChainMagics(Magics):
     @staticmethod
     def _batch_inputs(args: Any, ns: dict[str, Any]) -> list[Any]:
         try:
-            inputs = parse_input([args.batch], ns)
+            inputs = parse_input(args.batch, ns)
         except InputError as exc:
             raise UsageError(f"--batch: {exc}") from None
+        if isinstance(inputs, str) and len(args.batch) > 1:  # its quotes were lost to splitting
+            raise UsageError(
+                "--batch needs a list: quote the expression whole, "
+                """e.g. --batch '[{"topic": t} for t in topics]'"""
+            )
         if not isinstance(inputs, (list, tuple)):
             raise UsageError(f"--batch needs a list of inputs, got {type(inputs).__name__}")
         return list(inputs)

@@ -244,3 +244,13 @@ def test_help_shows_the_usage_and_runs_nothing(ip: Any, line: str) -> None:
     assert ran.error is None
     assert ran.stdout.startswith("usage: %chain")
     assert ip.ns["calls"] == []
+
+
+def test_a_batch_expression_runs_quoted_and_is_explained_unquoted(ip: Any) -> None:
+    ip.ok("names = [1, 2]")
+    ran = ip.ok("""%chain counter --batch '[n * 10 for n in names]' -o -q""")
+    assert ran.value.outputs == [10, 20]
+    assert_usage_error(
+        ip("%chain counter --batch [n * 10 for n in names] -q"),
+        """--batch needs a list: quote the expression whole, e.g. --batch '[{"topic": t} for t in topics]'""",
+    )

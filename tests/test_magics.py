@@ -331,8 +331,8 @@ def test_max_concurrency_bounds_the_branches(ip: Any) -> None:
     ip.ok('%%chain three\na: "1 {x}" | tenth\nb: "2 {x}" | tenth\nc: "3 {x}" | tenth')
     free = ip.ok("%chain three -i x=1 -o -q").value.total
     bound = ip.ok("%chain three -i x=1 -o -q --max-concurrency 1").value.total
-    assert free < 0.25
-    assert bound >= 0.29
+    assert bound >= 0.29  # one branch at a time: three 0.1 s calls in a row
+    assert free < 0.8 * bound  # at once (coarse: a loaded machine wakes sleepers late)
 
 
 def test_stream_and_no_stream(ip: Any) -> None:
