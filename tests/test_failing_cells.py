@@ -252,5 +252,6 @@ def test_a_batch_expression_runs_quoted_and_is_explained_unquoted(ip: Any) -> No
     assert ran.value.outputs == [10, 20]
     assert_usage_error(
         ip("%chain counter --batch [n * 10 for n in names] -q"),
-        """--batch needs a list: quote the expression whole, e.g. --batch '[{"topic": t} for t in topics]'""",
+        "--batch needs a list: quote the expression whole, "
+        """e.g. --batch '[{"topic": t} for t in topics]'""",
     )
