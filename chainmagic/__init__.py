@@ -35,7 +35,7 @@ __all__ = [
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext chainmagic``: register the chain magics, and completion and help in their cells."""
-    from chainmagic import completion, tracebacks
+    from chainmagic import completion, input_lines, tracebacks
     from chainmagic.display.register import register
     from chainmagic.magics import ChainMagics
 
@@ -43,6 +43,7 @@ def load_ipython_extension(ipython: Any) -> None:
     register(ipython)
     completion.register(ipython)
     tracebacks.install(ipython)
+    input_lines.install(ipython)
 
 
 def last_result() -> Any:
@@ -66,10 +67,11 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in ("chain", "chaintime"):
             manager.magics[kind].pop(name, None)
     manager.registry.pop("ChainMagics", None)
-    from chainmagic import completion, tracebacks
+    from chainmagic import completion, input_lines, tracebacks
 
     completion.unregister(ipython)
     tracebacks.uninstall(ipython)
+    input_lines.uninstall(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -102,7 +102,7 @@ class ChainMagics(Magics):
           -i question                        a notebook variable (an unknown name is an error)
           -i 'inputs[0]'                     any Python expression, evaluated in the notebook
           -i where did harrison work         plain text, when it is not a Python expression
-        A line that ends with ? is a help request to IPython: quote it, -i 'what is LCEL?'.
+        A %chain line may end with ? (-i what is LCEL?): it is the input, not a help request.
 
         Examples:
           %chain map_chain -i topic=cat
