@@ -8,6 +8,8 @@ messages that name the option, and dry runs that never call a model.
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from textwrap import dedent
 from typing import Any
 
@@ -102,17 +104,25 @@ def test_a_batch_with_failures_is_kept(ip: Any) -> None:
     assert [r.status for r in kept.results] == ["ok", "error"]
 
 
-def test_an_interrupted_run_is_kept_and_stored(ip: Any) -> None:
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+@contextmanager
+def raising_after(seconds: float, error: BaseException) -> Iterator[None]:
+    """``error`` raised in the main thread after ``seconds``, as a signal handler would."""
 
-    old = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    def fire(signum: int, frame: Any) -> None:
+        raise error
+
+    old = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        ran = ip('%chain {a: "x {topic}" | tenth, b: "y {topic}" | slow} -i topic=t -v stopped -q')
+        yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+
+
+def test_an_interrupted_run_is_kept_and_stored(ip: Any) -> None:
+    with raising_after(0.3, KeyboardInterrupt()):
+        ran = ip('%chain {a: "x {topic}" | tenth, b: "y {topic}" | slow} -i topic=t -v stopped -q')
     assert isinstance(ran.error, KeyboardInterrupt)
     kept = ip.ns["stopped"]
     assert kept is chainmagic.last_result()
@@ -124,16 +134,8 @@ def test_an_interrupted_run_is_kept_and_stored(ip: Any) -> None:
 
 
 def test_a_wait_stopped_by_a_timeout_signal_cancels_the_run(ip: Any) -> None:
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError("cell time limit")
-
-    old = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, 0.2)
-    try:
+    with raising_after(0.2, TimeoutError("cell time limit")):
         ran = ip('%chain "x {topic}" | slow -i topic=t -q')
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
     assert isinstance(ran.error, TimeoutError)
     assert chainmagic.last_result().status == "cancelled"
     assert ip.ok('%chain "hi {x}" | model -i x=1 -o -q').value.status == "ok"
