@@ -67,7 +67,7 @@ def header_html(result: ChainResult) -> str:
         title = ' title="the server reported no usage: counted here"' if estimated else ""
         items.append(f"<span{title}>{plural(tokens, 'token')}{estimated}</span>")
     if not whole_map(result) and getattr(result, "cut_by_length", None):
-        items.append(f'<span style="color:{WARN}">{CUT_MARK}</span>')
+        items.append(f"<span>{swatch(WARN)}{CUT_MARK}</span>")  # colour on the swatch, not text
     row = (
         f'<div style="display:flex;flex-wrap:wrap;gap:2px 14px;align-items:baseline;'
         f'font-family:{SANS};color:{FG}">{"".join(items)}</div>'
@@ -90,7 +90,7 @@ def card_html(key: str, branch: BranchResult, index: int | None, limit: int | No
     if branch.latency is not None:
         facts.append(format_seconds(branch.latency))
     if getattr(branch, "cut_by_length", False):
-        facts.append(f'<span style="color:{WARN}">{CUT_MARK}</span>')
+        facts.append(f"<span>{swatch(WARN)}{CUT_MARK}</span>")
     head = (
         f'<div style="display:flex;justify-content:space-between;gap:8px;align-items:baseline;'
         f'margin-bottom:4px"><b style="font-family:{MONO}">{swatch(colour)}{html.escape(key)}</b>'

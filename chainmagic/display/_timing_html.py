@@ -76,9 +76,12 @@ def timing_html(result: Any) -> str:
                 f'<div style="font-size:12px">{swatch(WARN)}{html.escape(stopped_note(result))}</div>'
             )
         parts.append(timing_plots(result))
+        # Meaning colours never colour letters (they fail contrast on one theme or the other):
+        # a warning gets the warning swatch, its text the theme's own colour.
         parts += [
-            f'<div style="color:{WARN if n.startswith("warning") else MUTED};font-size:12px">'
-            f"{html.escape(n)}</div>"
+            f'<div style="color:{FG};font-size:12px">{swatch(WARN)}{html.escape(n)}</div>'
+            if n.startswith("warning")
+            else f'<div style="color:{MUTED};font-size:12px">{html.escape(n)}</div>'
             for n in notes(result)
         ]
         return f'<div class="chainmagic-timing" style="{_ROOT}">{"".join(parts)}</div>'
