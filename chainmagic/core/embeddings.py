@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from chainmagic.core.aio import in_thread
 from chainmagic.core.openai_client import DEFAULT_TIMEOUT, ClientSettings, Connection
+from chainmagic.core.retries import acall_with_retries, call_with_retries
 from chainmagic.errors import ModelError
 
 __all__ = [
@@ -152,6 +153,11 @@ class OpenAIEmbeddings:
     Inputs are sent ``chunk_size`` at a time (OpenAI takes at most 2,048 per request); async calls
     send up to ``max_concurrency`` chunks at once. ``dimensions`` is sent only when set (only the
     ``text-embedding-3`` models accept it). Errors are :class:`~chainmagic.errors.ModelError`.
+
+    Retries follow the chat models' policy (:mod:`chainmagic.core.retries`), not the ``openai``
+    client's: rate limits, 5xx and refused connections are retried ``max_retries`` times per request
+    with backoff honouring ``Retry-After``, but a timeout is not, so a server that never answers
+    fails after ``timeout`` seconds rather than three times that.
     """
 
     def __init__(
@@ -174,12 +180,15 @@ class OpenAIEmbeddings:
         self.dimensions = dimensions
         self.chunk_size = chunk_size
         self.max_concurrency = max(1, max_concurrency)
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries={max_retries!r}: a whole number, 0 or more")
+        self.max_retries = max_retries
         self._connection = Connection(
             provider,
             base_url=base_url,
             api_key=api_key,
             timeout=timeout,
-            max_retries=max_retries,
+            max_retries=0,  # retried here (see the class docstring), never by the client as well
             default_headers=default_headers,
         )
 
@@ -207,7 +216,10 @@ class OpenAIEmbeddings:
         vectors: list[list[float]] = []
         with self._connection.errors(model=self.model):
             for request in self._requests(texts):
-                response = self._connection.sync().embeddings.create(**request)
+                response = call_with_retries(
+                    partial(self._connection.sync().embeddings.create, **request),
+                    attempts=self.max_retries + 1,
+                )
                 vectors.extend(_vectors(response, self._connection.settings()))
         return vectors
 
@@ -220,7 +232,9 @@ class OpenAIEmbeddings:
         async def one(request: dict[str, Any]) -> list[list[float]]:
             async with limit:
                 client = await self._connection.async_()
-                response = await client.embeddings.create(**request)
+                response = await acall_with_retries(
+                    partial(client.embeddings.create, **request), attempts=self.max_retries + 1
+                )
                 return _vectors(response, self._connection.settings())
 
         with self._connection.errors(model=self.model):

@@ -187,3 +187,45 @@ def test_repr_shows_the_model_not_the_key(openai_server):
         == f"OpenAIEmbeddings('text-embedding-3-small', base_url='{openai_server.base_url}')"
     )
     assert "sk-embed-secret-42" not in repr(vars(emb))
+
+
+# -- retries: the chat models' policy, not the openai client's silent one ----------------------------
+
+
+def test_rate_limits_are_retried_honouring_retry_after(openai_server):
+    emb = OpenAIEmbeddings(base_url=openai_server.base_url, max_retries=2)
+    openai_server.fail_next(2, status=429, retry_after=0.01)
+    assert len(emb.embed_query("x")) == 64
+    assert openai_server.counts == {"/v1/embeddings": 3}
+
+
+async def test_async_rate_limits_are_retried(openai_server):
+    emb = OpenAIEmbeddings(base_url=openai_server.base_url, max_retries=1)
+    openai_server.fail_next(1, status=503, retry_after=0.01)
+    assert len(await emb.aembed_query("x")) == 64
+    assert openai_server.counts == {"/v1/embeddings": 2}
+
+
+def test_retries_stop_after_max_retries(openai_server):
+    emb = OpenAIEmbeddings(base_url=openai_server.base_url, max_retries=1)
+    openai_server.fail_next(5, status=429, retry_after=0.01)
+    with pytest.raises(ModelError) as info:
+        emb.embed_query("x")
+    assert info.value.status == 429
+    assert openai_server.counts == {"/v1/embeddings": 2}
+
+
+def test_a_timeout_is_not_retried(openai_server):
+    """A server that does not answer in ``timeout`` fails once, not (max_retries + 1) times."""
+    openai_server.latency = 2.0
+    emb = OpenAIEmbeddings(base_url=openai_server.base_url, timeout=0.3, max_retries=2)
+    started = time.perf_counter()
+    with pytest.raises(ModelError):
+        emb.embed_query("x")
+    assert time.perf_counter() - started < 1.5  # three attempts would take ≥ 0.9 s plus backoff
+    assert openai_server.counts == {"/v1/embeddings": 1}
+
+
+def test_max_retries_must_be_a_whole_number():
+    with pytest.raises(ValueError, match="max_retries"):
+        OpenAIEmbeddings(max_retries=-1)
