@@ -7,13 +7,11 @@ messages that name the option, and dry runs that never call a model.
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from textwrap import dedent
 from typing import Any
 
 import pytest
+from alarms import raising_after
 from IPython.core.error import UsageError
 from test_magics import ASSIGN_CELL, MAP_CELL, SETUP, assert_usage_error
 
@@ -102,22 +100,6 @@ def test_a_batch_with_failures_is_kept(ip: Any) -> None:
     kept = chainmagic.last_result()
     assert isinstance(kept, BatchResult)
     assert [r.status for r in kept.results] == ["ok", "error"]
-
-
-@contextmanager
-def raising_after(seconds: float, error: BaseException) -> Iterator[None]:
-    """``error`` raised in the main thread after ``seconds``, as a signal handler would."""
-
-    def fire(signum: int, frame: Any) -> None:
-        raise error
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def test_an_interrupted_run_is_kept_and_stored(ip: Any) -> None:

@@ -9,13 +9,11 @@ fails instead of stalling the run. The example count comes from ``CHAINMAGIC_FUZ
 from __future__ import annotations
 
 import os
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 from textwrap import dedent
 from typing import Any
 
 import pytest
+from alarms import raising_after
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from IPython.core.error import UsageError
@@ -82,20 +80,6 @@ time_token = st.one_of(
 time_line = st.lists(time_token, max_size=8).map(" ".join)
 
 
-@contextmanager
-def alarm(seconds: float) -> Iterator[None]:
-    def fire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"the magic took more than {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @pytest.fixture
 def shell(ipython: Any) -> Any:
     ipython.ok(NAMESPACE)
@@ -108,7 +92,7 @@ def run_magic(shell: Any, magic: str, line: str, cell: str | None = None) -> Non
 
     ns = shell.ns
     kept = {k: ns[k] for k in ("map_chain", "echo", "topics", "n")}
-    with capture_output(), alarm(5.0):
+    with capture_output(), raising_after(5.0, TimeoutError("the magic took more than 5 s")):
         try:
             if cell is None:
                 shell.shell.run_line_magic(magic, line)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import gc
 import keyword
 import os
-import signal
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from alarms import raising_after
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,20 +31,6 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-
-
-@contextmanager
-def alarm(seconds: float) -> Iterator[None]:
-    def fire(signum: int, frame: Any) -> None:
-        raise TimeoutError(f"parse took more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @contextmanager
@@ -76,7 +62,7 @@ def check(source: str) -> Program | None:
     # fails the test, since a stalled VM (whose pause can count as CPU time) does not repeat.
     started = time.thread_time()
     try:
-        with alarm(5.0), paused_gc():
+        with raising_after(5.0, TimeoutError("parse took more than 5 s")), paused_gc():
             program = parse(source)
     except ChainSyntaxError as err:
         assert err.lineno is not None and 1 <= err.lineno <= len(lines)
