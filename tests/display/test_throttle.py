@@ -93,3 +93,25 @@ def test_without_a_leading_edge_a_poke_never_draws_in_the_poking_thread() -> Non
     throttle.flush("x", close=True)  # the final draw is the caller's, on purpose
     assert len(threads) >= 2
     assert threading.get_ident() not in threads[:-1]
+
+
+def test_a_poke_starts_no_thread() -> None:
+    # A thread started by a poke is started by the run's step that poked: its start-up (hundreds
+    # of microseconds) would show in that step's branch as time no step accounts for. Trailing
+    # draws run on a thread that was there before any poke.
+    drawn: list[threading.Thread] = []
+    done = threading.Event()
+
+    def draw(parts: set[str]) -> None:
+        drawn.append(threading.current_thread())
+        done.set()
+
+    throttle = Throttle(draw, 200.0, leading=False)
+    before = set(threading.enumerate())
+    for _ in range(3):
+        throttle.poke("x")
+        assert done.wait(5)
+        done.clear()
+    throttle.flush(close=True)
+    assert len(drawn) == 3
+    assert all(thread in before for thread in drawn), drawn
