@@ -101,9 +101,11 @@ class Throttle:
         # and the first draw waits one interval. A run's events come from the threads doing its
         # work; drawing there (or at once beside them) adds the draw's time to whichever step
         # poked first — the "first branch is slower" effect. A run shorter than one interval is
-        # never drawn live at all: its final form replaces the placeholder directly.
+        # never drawn live at all: its final form replaces the placeholder directly. That interval
+        # counts from the first poke, not from here: making the view (a first ``import ipywidgets``
+        # takes ~60 ms) must not bring the first draw forward into the run's first milliseconds.
         self.leading = leading
-        self._last = float("-inf") if leading else perf_counter()  # no leading edge: none at start
+        self._last: float | None = float("-inf") if leading else None
         self._lock = threading.Lock()  # guards _dirty, _timer, _last, _closed
         self._drawing = threading.RLock()  # one draw at a time
         self._dirty: set[str] = set()
@@ -122,6 +124,8 @@ class Throttle:
             if self._timer is not None:
                 return  # a trailing draw is already due and will pick these parts up
             now = perf_counter()
+            if self._last is None:  # the first poke, without a leading edge
+                self._last = now
             wait = self._last + self.interval - now
             if wait > 0 or not self.leading:
                 self._timer = _Due(self._on_timer)

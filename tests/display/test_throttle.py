@@ -115,3 +115,22 @@ def test_a_poke_starts_no_thread() -> None:
     throttle.flush(close=True)
     assert len(drawn) == 3
     assert all(thread in before for thread in drawn), drawn
+
+
+def test_without_a_leading_edge_the_first_draw_waits_an_interval_from_the_first_poke() -> None:
+    # Not from when the throttle was made: making a view can take long (a first widget import),
+    # and the run's first milliseconds must not share the interpreter with a draw.
+    drawn_at: list[float] = []
+    done = threading.Event()
+
+    def draw(parts: set[str]) -> None:
+        drawn_at.append(time.perf_counter())
+        done.set()
+
+    throttle = Throttle(draw, 10.0, leading=False)
+    time.sleep(0.15)  # longer than the interval
+    poked = time.perf_counter()
+    throttle.poke("x")
+    assert done.wait(5)
+    throttle.flush(close=True)
+    assert drawn_at[0] - poked >= 0.09
