@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import os
 import threading
 from collections.abc import Callable
 from time import perf_counter
@@ -39,7 +40,8 @@ class _Due:
 class _DrawingThread:
     """One daemon thread running booked actions at their due time (``perf_counter`` seconds).
 
-    Booking costs a heap push and a notify: no thread is started in the booking thread, ever.
+    Booking costs a heap push and a notify: no thread is started in the booking thread (but once
+    in a forked child, which inherits no thread).
     """
 
     def __init__(self) -> None:
@@ -51,14 +53,19 @@ class _DrawingThread:
     def ensure_started(self) -> None:
         """Start the thread if it is not running (first use, or after a fork left it behind)."""
         with self._cond:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._loop, name="chainmagic-redraw", daemon=True
-                )
-                self._thread.start()
+            self._start()
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._loop, name="chainmagic-redraw", daemon=True
+            )
+            self._thread.start()
 
     def book(self, delay: float, due: _Due) -> None:
         with self._cond:
+            if self._thread is None:  # only in a forked child: started here, once
+                self._start()
             heapq.heappush(self._queue, (perf_counter() + delay, next(self._order), due))
             self._cond.notify()
 
@@ -84,6 +91,16 @@ class _DrawingThread:
 
 
 _drawing = _DrawingThread()
+
+
+def _forget_after_fork() -> None:
+    """A forked child has no drawing thread, and maybe a lock held by a thread it did not inherit."""
+    global _drawing
+    _drawing = _DrawingThread()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 class Throttle:

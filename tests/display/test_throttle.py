@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+
+import pytest
 
 from chainmagic.display._throttle import Throttle
 
@@ -134,3 +137,22 @@ def test_without_a_leading_edge_the_first_draw_waits_an_interval_from_the_first_
     assert done.wait(5)
     throttle.flush(close=True)
     assert drawn_at[0] - poked >= 0.09
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_still_draws() -> None:
+    # The drawing thread is not inherited by a forked child (a worker of a process pool, say).
+    throttle = Throttle(lambda parts: None, 1000.0, leading=False)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a trailing draw happened
+        code = 1
+        try:
+            done = threading.Event()
+            child = Throttle(lambda parts: done.set(), 1000.0, leading=False)
+            throttle.poke("x")
+            child.poke("x")
+            code = 0 if done.wait(5) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
