@@ -3,8 +3,11 @@
 A branch's bar runs from its start event to its end event; the bars indented under it are its steps.
 Whatever lies between them (a redraw done on the run's thread, a first import, a pool starting up) is
 time the user sees on the card and cannot find in the timeline. So, for every branch of a map run
-through ``%%chain`` with its live view on, the steps' durations must add up to ≥ 95 % of the branch's
-— or, for a branch too short for a ratio to mean anything, leave at most a few milliseconds over.
+through ``%%chain`` with its live view on, the time its steps cover must be ≥ 95 % of the branch's
+(the median over several runs: a busy machine may stall any one of them) — or, for a branch too short
+for a ratio to mean anything (an instant model's: ~0.2 ms), leave at most half a millisecond over.
+The map itself is held to the same share of the run's total by its branches (a loop started inside
+the run's clock showed there), with more slack: the run goes to its loop's thread and back.
 
 Both fakes a notebook meets are run: the instant one (``fake:echo``, where any overhead shows) and
 the default one (``fake:chat``, which answers like a hosted model). In a real kernel the live view
@@ -23,6 +26,9 @@ import pytest
 RUNS = 5
 SHARE = 0.95  # of a branch's time, its steps must account for at least this much
 SLACK = 0.0005  # ... or leave no more than this unexplained (seconds), for a branch of microseconds
+# The map's own: handing the run to its loop's thread and back costs ~0.5 ms, but two thread
+# wake-ups on a loaded machine take a few ms each; a start-up inside the run's clock costs more.
+MAP_SLACK = 0.005
 FIRST_RUN_SLACK = 0.010  # a fresh process's first run: looser, but far from the 15-85 ms once seen
 
 MAP = (
@@ -33,11 +39,14 @@ MAP = (
 # What the kernel prints for each run: every step's path, start and end (seconds from the run's start).
 DUMP = (
     "import json as _json\n"
-    "print(_json.dumps([[list(s.path), s.start, s.end] for s in _r.steps]))\n"
+    "print(_json.dumps({'total': _r.total,"
+    " 'steps': [[list(s.path), s.start, s.end] for s in _r.steps]}))\n"
     "del _json, _r"
 )
+MAP_KEY = "(the map)"
 
 Step = tuple[tuple[str, ...], float, float]
+Run = tuple[float, list[Step]]  # the run's total, and its steps
 
 
 def covered(spans: Sequence[tuple[float, float]]) -> float:
@@ -54,8 +63,9 @@ def covered(spans: Sequence[tuple[float, float]]) -> float:
     return total
 
 
-def accounting(steps: Sequence[Step]) -> dict[str, tuple[float, float]]:
-    """Per branch of the map: (its duration, the time its own steps cover).
+def accounting(total: float, steps: Sequence[Step]) -> dict[str, tuple[float, float]]:
+    """Per branch of the map: (its duration, the time its own steps cover); and for the map itself
+    (key :data:`MAP_KEY`): (the run's total, the time its branches cover).
 
     The map is the run's root, which has no step of its own: its branches are the shallowest
     steps, and a branch's own steps are one level under it.
@@ -66,36 +76,41 @@ def accounting(steps: Sequence[Step]) -> dict[str, tuple[float, float]]:
         if len(path) == depth:
             own = [(s, e) for p, s, e in steps if len(p) == depth + 1 and p[:depth] == path]
             out[path[-1]] = (end - start, covered(own))
+    out[MAP_KEY] = (total, covered([(s, e) for p, s, e in steps if len(p) == depth]))
     return out
 
 
-def unexplained(steps: Sequence[Step]) -> dict[str, tuple[float, float]]:
-    """Per branch: (share of its time its steps explain, seconds they leave unexplained)."""
+def unexplained(run: Run) -> dict[str, tuple[float, float]]:
+    """Per branch (and the map): (share of its time explained, seconds left unexplained)."""
     return {
         key: (inner / total if total > 0 else 1.0, total - inner)
-        for key, (total, inner) in accounting(steps).items()
+        for key, (total, inner) in accounting(*run).items()
     }
 
 
-def check(runs: list[list[Step]], what: str) -> None:
+def check(runs: list[Run], what: str) -> None:
     """Each branch, over the runs (median: one run caught by a busy machine proves nothing), is
-    explained to ``SHARE`` or within ``SLACK``; the first run within ``FIRST_RUN_SLACK``."""
-    per_run = [unexplained(steps) for steps in runs]
+    explained to ``SHARE`` or within ``SLACK`` (the map within ``MAP_SLACK``); a branch's first
+    run within ``FIRST_RUN_SLACK``."""
+    per_run = [unexplained(run) for run in runs]
     keys = per_run[0].keys()
-    assert set(keys) == {"joke", "poem"}, per_run[0]
+    assert set(keys) == {"joke", "poem", MAP_KEY}, per_run[0]
     report = {
         k: [(round(s, 3), round(g * 1e3, 2)) for s, g in (r[k] for r in per_run)] for k in keys
     }
     for key in keys:
+        slack = MAP_SLACK if key == MAP_KEY else SLACK
         share = statistics.median(r[key][0] for r in per_run)
         gap = statistics.median(r[key][1] for r in per_run)
-        assert share >= SHARE or gap <= SLACK, f"{what}: {key} (share, ms unexplained): {report}"
+        assert share >= SHARE or gap <= slack, f"{what}: {key} (share, ms unexplained): {report}"
         first_share, first_gap = per_run[0][key]
-        assert first_share >= SHARE or first_gap <= FIRST_RUN_SLACK, f"{what} first run: {report}"
+        if key != MAP_KEY:  # the map's first run: two thread wake-ups, as load-bound as above
+            assert first_share >= SHARE or first_gap <= FIRST_RUN_SLACK, f"{what} first: {report}"
 
 
-def parse(text: str) -> list[Step]:
-    return [(tuple(path), start, end) for path, start, end in json.loads(text)]
+def parse(text: str) -> Run:
+    data = json.loads(text)
+    return data["total"], [(tuple(path), start, end) for path, start, end in data["steps"]]
 
 
 # -- the accounting itself, on made-up timelines ----------------------------------------------------
@@ -112,11 +127,17 @@ def test_a_gap_before_a_branchs_first_step_is_unexplained() -> None:
         (("map", "poem", "model"), 0.01, 0.05),
         (("map", "poem", "str"), 0.02, 0.05),  # streamed: runs beside the model, counted once
     ]
-    shares = unexplained(steps)
+    shares = unexplained((0.1, steps))
     assert shares["joke"] == pytest.approx((0.8, 0.02))
     assert shares["poem"] == pytest.approx((1.0, 0.0))
+    assert shares[MAP_KEY] == pytest.approx((1.0, 0.0))
     with pytest.raises(AssertionError, match="joke"):
-        check([steps], "made up")
+        check([(0.1, steps)], "made up")
+
+
+def test_time_before_the_first_branch_is_the_maps_unexplained_time() -> None:
+    steps: list[Step] = [(("map", "joke"), 0.03, 0.05), (("map", "poem"), 0.04, 0.06)]
+    assert unexplained((0.06, steps))[MAP_KEY] == pytest.approx((0.5, 0.03))
 
 
 def test_overlapping_steps_are_counted_once() -> None:
@@ -154,7 +175,7 @@ def fresh_kernel() -> Iterator[Any]:
         kernel.close()
 
 
-def kernel_runs(kernel: Any, spec: str, count: int) -> list[list[Step]]:
+def kernel_runs(kernel: Any, spec: str, count: int) -> list[Run]:
     runs = []
     for _ in range(count):
         outputs, _ = kernel.run(f"%%chain map_chain -i topic=bear --model {spec} -v _r\n{MAP}")
