@@ -8,7 +8,8 @@ cards, timeline, graph, the error message), none is stuck at "Loading widget" or
 displaying widget", the text reads at ≥ 4.5:1, and every character of the ``%%chain`` cells carries
 the chain language's highlight class. Then the notebook is saved (the file holds no widget view),
 closed with "Close and Shut Down Notebook" (the server has no kernel left), and opened again: every
-output is still there, drawn from the file alone. Screenshots: build/screenshots/notebook7-*.png.
+output is still there, drawn from the file alone, and reads at ≥ 4.5:1 in the dark theme too.
+Screenshots: build/screenshots/notebook7-*.png.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .test_tutorials import (
     menu,
     no_broken_outputs,
     screenshot,
+    set_theme,
 )
 
 NAME = "01_quickstart.ipynb"
@@ -197,5 +199,12 @@ def test_quickstart_runs_saves_and_reopens_in_notebook7(
         screenshot(again, "notebook7-01_quickstart-reopened")
         outputs_shown(again, "reopened")
         assert chain_cells_highlighted(again) >= 2
+        set_theme(again, "JupyterLab Dark")  # Notebook 7 has JupyterLab's themes, and its menu
+        again.set_viewport_size({"width": VIEWPORT["width"], "height": TALL})
+        again.wait_for_timeout(300)
+        check_looks(again, f"{NAME} in Notebook 7", "dark")
+        again.set_viewport_size(VIEWPORT)
+        cell_of(again, "%%chain map_chain").screenshot(path=str(SHOTS / "notebook7-dark.png"))
+        set_theme(again, "JupyterLab Light")  # the theme is a user setting: leave it as found
         errors = [e for e in page.errors + again.errors if not NOTEBOOK7_OWN.match(e)]
     assert not errors, "the page logged errors:\n" + "\n".join(errors)
