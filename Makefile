@@ -46,7 +46,7 @@ test-llamacpp: install
 nbval: install
 	$(PY) -m pytest -q -p no:randomly $(NBVAL) notebooks/
 
-# JupyterLab in headless Chromium: every tutorial's widgets render (screenshots in build/screenshots)
+# JupyterLab (and Notebook 7) in headless Chromium: every tutorial's outputs render (screenshots in build/screenshots)
 browser: install chromium
 	$(PY) -m pytest -q -p no:randomly tests/browser
 

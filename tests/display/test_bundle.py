@@ -74,7 +74,9 @@ def test_live_display_in_a_kernel_ends_with_a_static_bundle(
     seen: list[str] = []
     if widget is not None:
         widget.observe(lambda change: seen.append(change["new"]), "value")
-    result = execute(joke_poem(), {"topic": "bear"}, name="map_chain", on_change=live.on_change)
+    # long enough (~150 ms) for live draws: a run shorter than one redraw interval has none
+    chain = joke_poem(latency=0.05)
+    result = execute(chain, {"topic": "bear"}, name="map_chain", on_change=live.on_change)
     live.finish(result)  # already final after "done": nothing more is sent
     (handle,) = kernel.handles
     (final,) = handle.updates

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+
+import pytest
 
 from chainmagic.display._throttle import Throttle
 
@@ -93,3 +96,63 @@ def test_without_a_leading_edge_a_poke_never_draws_in_the_poking_thread() -> Non
     throttle.flush("x", close=True)  # the final draw is the caller's, on purpose
     assert len(threads) >= 2
     assert threading.get_ident() not in threads[:-1]
+
+
+def test_a_poke_starts_no_thread() -> None:
+    # A thread started by a poke is started by the run's step that poked: its start-up (hundreds
+    # of microseconds) would show in that step's branch as time no step accounts for. Trailing
+    # draws run on a thread that was there before any poke.
+    drawn: list[threading.Thread] = []
+    done = threading.Event()
+
+    def draw(parts: set[str]) -> None:
+        drawn.append(threading.current_thread())
+        done.set()
+
+    throttle = Throttle(draw, 200.0, leading=False)
+    before = set(threading.enumerate())
+    for _ in range(3):
+        throttle.poke("x")
+        assert done.wait(5)
+        done.clear()
+    throttle.flush(close=True)
+    assert len(drawn) == 3
+    assert all(thread in before for thread in drawn), drawn
+
+
+def test_without_a_leading_edge_the_first_draw_waits_an_interval_from_the_first_poke() -> None:
+    # Not from when the throttle was made: making a view can take long (a first widget import),
+    # and the run's first milliseconds must not share the interpreter with a draw.
+    drawn_at: list[float] = []
+    done = threading.Event()
+
+    def draw(parts: set[str]) -> None:
+        drawn_at.append(time.perf_counter())
+        done.set()
+
+    throttle = Throttle(draw, 10.0, leading=False)
+    time.sleep(0.15)  # longer than the interval
+    poked = time.perf_counter()
+    throttle.poke("x")
+    assert done.wait(5)
+    throttle.flush(close=True)
+    assert drawn_at[0] - poked >= 0.09
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_still_draws() -> None:
+    # The drawing thread is not inherited by a forked child (a worker of a process pool, say).
+    throttle = Throttle(lambda parts: None, 1000.0, leading=False)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a trailing draw happened
+        code = 1
+        try:
+            done = threading.Event()
+            child = Throttle(lambda parts: done.set(), 1000.0, leading=False)
+            throttle.poke("x")
+            child.poke("x")
+            code = 0 if done.wait(5) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
