@@ -37,19 +37,22 @@ Row = tuple[str, Any, BaseException | None, float]
 
 # -- on the workers -------------------------------------------------------------------------------
 
-_chains: dict[str, Any] = {}
+_chains: dict[tuple[str, frozenset[tuple[str, RateLimit]]], Any] = {}
 _chains_lock = threading.Lock()
 
 
 def _rebuilt(payload: bytes, digest: str, limits: Mapping[str, RateLimit]) -> Any:
-    """The chain for ``digest``, rebuilt once per worker process (and paced, when limited)."""
+    """The chain for ``digest``, rebuilt once per worker process (and paced, when limited).
+
+    The same chain under other limits is another chain: its models hold their limiters."""
+    key = (digest, frozenset(limits.items()))
     with _chains_lock:
-        chain = _chains.pop(digest, None)
+        chain = _chains.pop(key, None)
         if chain is None:
             chain = unpack(payload)
             if limits:
                 pace(chain, limits)
-        _chains[digest] = chain  # most recent last; a long-lived worker keeps only a few
+        _chains[key] = chain  # most recent last; a long-lived worker keeps only a few
         while len(_chains) > KEPT_CHAINS:
             del _chains[next(iter(_chains))]
         return chain
@@ -238,6 +241,10 @@ def _submit(  # noqa: PLR0917
         from chainmagic.run.dask_secrets import SecretsPlugin
 
         client.register_plugin(SecretsPlugin(package.carried), name=f"chainmagic-{package.digest}")
+    if any(limit.token_budget for limit in (limits or {}).values()):
+        from chainmagic.run.dask_tokens import PLUGIN_NAME, TokenBudgets
+
+        client.register_plugin(TokenBudgets(), name=PLUGIN_NAME)
     payload = client.scatter(package.payload, broadcast=True, hash=False)
     run_id = uuid.uuid4().hex[:8]
     label = name or "chain"
