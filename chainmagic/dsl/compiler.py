@@ -41,6 +41,7 @@ from chainmagic.dsl.nodes import (
     Template,
 )
 from chainmagic.dsl.parser import parse
+from chainmagic.dsl.source import Definition, Recording
 from chainmagic.dsl.variables import input_variables
 from chainmagic.errors import ChainError, ChainNameError, ChainSyntaxError
 
@@ -84,7 +85,21 @@ def compile(
     """
     if isinstance(program, str):
         program = parse(program)
-    return _Compiler(program, namespace or {}, default_model).cell()
+    recording = Recording(namespace or {})
+    compiler = _Compiler(program, recording, default_model)
+    cell = compiler.cell()
+    # what defines each chain, for building it again elsewhere (a distributed batch's workers)
+    default = compiler.default_model if compiler._model is not None else None
+    first_line = program.span.line
+    for name, runnable in cell.bindings.items():
+        runnable.dsl_source = Definition(  # type: ignore[attr-defined]
+            program.source, first_line, dict(recording.used), default, name
+        )
+    if cell.chain is not None and getattr(cell.chain, "dsl_source", None) is None:
+        cell.chain.dsl_source = Definition(  # type: ignore[attr-defined]
+            program.source, first_line, dict(recording.used), default
+        )
+    return cell
 
 
 def chain(text: str, namespace: Mapping[str, Any] | None = None) -> Runnable:

@@ -328,6 +328,30 @@ def test_magic_batch_on_a_cluster_gives_the_local_rows(ipython, client):
     assert ipython.ok("%chain pair --batch rows -o -q").value.where == "dask · 2 workers"
 
 
+def test_a_cell_chain_is_rebuilt_from_its_text_once_per_worker(ipython, client, tmp_path):
+    ipython.ok(SETUP)
+    ipython.ok(
+        "import os\n"
+        f"def bang(where={str(tmp_path)!r}):\n"
+        "    with open(os.path.join(where, str(os.getpid())), 'a') as f:  # a line per build\n"
+        "        f.write('built\\n')\n"
+        "    return lambda s: s + '!'\n"
+    )
+    ipython.ok('%%chain loud\n"{topic}" | model | str | bang()')
+    where = client.scheduler.address
+
+    result = ipython.ok(f"%chain loud --batch rows --on {where} -o -q").value
+
+    assert result.outputs == [f"t{i}!" for i in range(80)]
+    builds = {p.name: p.read_text().count("built") for p in tmp_path.iterdir()}
+    workers = {str(pid) for pid in client.run(os.getpid).values()}
+    assert set(builds) == workers | {str(os.getpid())}  # the cell here, then each worker
+    assert set(builds.values()) == {1}  # once per process, however many partitions it ran
+    again = ipython.ok(f"%chain loud --batch rows --on {where} -o -q").value
+    assert again.outputs == result.outputs
+    assert {p.read_text().count("built") for p in tmp_path.iterdir()} == {1}  # kept, not rebuilt
+
+
 def test_magic_options_fail_before_anything_runs(ipython):
     ipython.ok(SETUP)
     for line, message in [
