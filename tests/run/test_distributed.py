@@ -262,7 +262,7 @@ def test_keys_travel_apart_from_the_task_graph(client, server):
     result = batch(chain, [{"x": i} for i in range(8)], client=client, chunk_size=2, on_change=look)
 
     assert result.outputs == [f"say {i}" for i in range(8)]  # the key reached the workers
-    assert tasks and all(b"run_partition" in t for t in tasks)  # the tasks, with their inputs
+    assert tasks and all(b"dask_partition" in t for t in tasks)  # the tasks, with their inputs
     assert any(b"say {x}" in d for d in data)  # the chain travelled as data
     assert not any(KEY.encode() in t for t in tasks + data)  # never its key
 
