@@ -18,8 +18,9 @@ The price is throughput: a model with latency ``L`` gets at most ``leases / (L +
 per second. The scheduler holds both budgets, so the limit outlives a worker that dies; a dead
 worker's leases expire with Dask's lease timeout, its reservations after :data:`HOLD_LIMIT`.
 
-Retries stay the model client's (openai honours ``Retry-After``), as in a local run, inside the
-call's lease: the limit keeps the requests under the server's rate, so 429s stay the exception.
+Retries stay the model's, as in a local run (honouring ``Retry-After``), each attempt with its own
+lease and reservation: the limit keeps the requests under the server's rate, so 429s stay the
+exception.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import asyncio
 import math
 import queue
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from time import monotonic, sleep
 from typing import Any
@@ -214,7 +215,7 @@ class SharedRateLimiter:
         return ticket
 
     async def aacquire(self, tokens: int = 0) -> int | None:
-        return await asyncio.get_running_loop().run_in_executor(self._waiters, self.acquire, tokens)
+        return await acquired_in(self._waiters, self.acquire, self.release, tokens)
 
     def release(self, ticket: int | None = None, tokens: int | None = None) -> None:
         """The call ended having used ``tokens`` (None: unknown, its estimate stands)."""
@@ -245,6 +246,27 @@ class SharedRateLimiter:
             self._semaphore.release()
         except Exception:  # the worker is closing: its leases expire on the scheduler
             pass
+
+
+async def acquired_in(
+    pool: Executor, acquire: Callable[[int], Any], release: Callable[[Any, int], None], tokens: int
+) -> Any:
+    """``acquire(tokens)`` waited for on ``pool`` (it blocks a thread), from a coroutine.
+
+    A cancelled call (an interrupt, a partition given up) cannot stop the thread that waits:
+    what it acquires afterwards is given back at once, as used by nothing, so no budget stays
+    taken by a call that never went out."""
+    waiting = pool.submit(acquire, tokens)
+    try:
+        return await asyncio.wrap_future(waiting)
+    except asyncio.CancelledError:
+
+        def give_back(done: Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                release(done.result(), 0)
+
+        waiting.add_done_callback(give_back)
+        raise
 
 
 class ModelPace:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -219,3 +220,33 @@ def test_a_paced_model_reserves_its_estimate_and_settles_its_usage():
     answer = asyncio.run(model.ainvoke("hello"))
     total = answer.usage_metadata["total_tokens"]
     assert shared.calls == [("acquire", 2 + 4 + 8), ("release", (9, total))]
+
+
+def test_a_call_cancelled_while_it_waits_gives_back_what_it_gets_later():
+    granted = threading.Event()
+    given_back: list[tuple[object, int]] = []
+
+    def acquire(tokens: int) -> str:
+        granted.wait(5)  # the shared budget is busy
+        return f"ticket for {tokens}"
+
+    async def cancelled_while_waiting() -> None:
+        waiting = asyncio.ensure_future(
+            rl.acquired_in(pool, acquire, lambda t, n: given_back.append((t, n)), 30)
+        )
+        await asyncio.sleep(0.05)
+        waiting.cancel()  # the partition is given up
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    with ThreadPoolExecutor(1) as pool:
+        asyncio.run(cancelled_while_waiting())
+        assert given_back == []
+        granted.set()  # the budget is granted after all, to nobody
+    assert given_back == [("ticket for 30", 0)]  # settled as unused at once
+
+
+def test_a_call_that_waits_gets_its_ticket():
+    with ThreadPoolExecutor(1) as pool:
+        got = asyncio.run(rl.acquired_in(pool, lambda n: n * 2, lambda t, n: None, 21))
+    assert got == 42
