@@ -10,6 +10,8 @@ clock is the only one used, so workers' clocks need not agree.
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import Future
 from time import monotonic
 from typing import Any
 
@@ -21,6 +23,8 @@ __all__ = ["PLUGIN_NAME", "TokenBudget", "TokenBudgets"]
 
 PLUGIN_NAME = "chainmagic-tokens"
 TAKE_TIMEOUT = 5.0  # seconds a take waits on the scheduler before the worker asks again
+GATE = 8  # calls of each kind a worker has under way at once, per model
+SETTLE_EVERY = 0.02  # seconds a worker gathers settlements before it sends them together
 
 
 class TokenBudgets(SchedulerPlugin):
@@ -50,6 +54,9 @@ class TokenBudgets(SchedulerPlugin):
         """A ticket for ``tokens`` once they fit; None after ``timeout`` (the worker retries)."""
         assert self.changed is not None
         ledger = self._ledger(model, budget, window)
+        ticket, _ = ledger.take(tokens, monotonic())
+        if ticket is not None:  # it fits: the common case, without the lock
+            return ticket
         deadline = monotonic() + timeout
         async with self.changed:
             while True:
@@ -65,49 +72,91 @@ class TokenBudgets(SchedulerPlugin):
                     pass
 
     async def settle(
-        self, model: str, budget: int, window: float, ticket: int, tokens: int | None
+        self, model: str, budget: int, window: float, settled: list[tuple[int, int | None]]
     ) -> None:
+        """Several calls ended: ``(ticket, tokens used or None)`` each."""
         assert self.changed is not None
-        self._ledger(model, budget, window).settle(ticket, tokens, monotonic())
+        ledger, now = self._ledger(model, budget, window), monotonic()
+        for ticket, tokens in settled:
+            ledger.settle(ticket, tokens, now)
         async with self.changed:
             self.changed.notify_all()
 
 
 class TokenBudget:
-    """A worker's handle on one ledger: ``take`` blocks its thread, ``settle`` returns at once."""
+    """A worker's handle on one ledger. Its calls run on the worker's own event loop (where its
+    connection to the scheduler lives): ``take`` from a thread or ``atake`` from a partition's
+    loop wait for the answer; ``settle`` does not."""
 
     def __init__(self, model: str, budget: int, window: float) -> None:
         from distributed import get_worker
 
         worker = get_worker()
         self._scheduler = worker.scheduler
-        self._loop = worker.loop
+        self._loop = worker.loop.asyncio_loop  # type: ignore[attr-defined]
         self._key: dict[str, Any] = {"model": model, "budget": budget, "window": window}
+        self._gates: dict[str, asyncio.Semaphore] = {}
+        self._lock = threading.Lock()
+        self._settled: list[tuple[int, int | None]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+
+    def _ask(self, handler: str, **arguments: Any) -> Future[Any]:
+        return asyncio.run_coroutine_threadsafe(self._gated(handler, arguments), self._loop)
+
+    async def _gated(self, handler: str, arguments: dict[str, Any]) -> Any:
+        """A few calls at a time, each kind apart: a connection to the scheduler is reused
+        rather than one opened per call, and settlements never queue behind waiting takes."""
+        gate = self._gates.get(handler)
+        if gate is None:  # made on the worker's loop, where it is used
+            gate = self._gates[handler] = asyncio.Semaphore(GATE)
+        async with gate:
+            return await getattr(self._scheduler, handler)(**arguments, **self._key)
 
     def take(self, tokens: int) -> int:
-        from distributed.utils import sync
-
         while True:
-            ticket = sync(
-                self._loop,
-                self._scheduler.chainmagic_tokens_take,
-                tokens=tokens,
-                timeout=TAKE_TIMEOUT,
-                **self._key,
-            )
+            ticket = self._ask(
+                "chainmagic_tokens_take", tokens=tokens, timeout=TAKE_TIMEOUT
+            ).result()
             if ticket is not None:
                 return int(ticket)
 
-    def settle(self, ticket: int, tokens: int | None) -> None:
-        from distributed.utils import sync
+    async def atake(self, tokens: int) -> int:
+        while True:
+            asked = self._ask("chainmagic_tokens_take", tokens=tokens, timeout=TAKE_TIMEOUT)
+            try:  # shielded: a ticket granted as the call is cancelled must still come back
+                ticket = await asyncio.shield(asyncio.wrap_future(asked))
+            except asyncio.CancelledError:
+                asked.add_done_callback(self._unused)
+                raise
+            if ticket is not None:
+                return int(ticket)
 
+    def _unused(self, asked: Future[Any]) -> None:
+        if not asked.cancelled() and asked.exception() is None and asked.result() is not None:
+            self.settle(int(asked.result()), 0)
+
+    def settle(self, ticket: int, tokens: int | None) -> None:
+        """Sent with the others that end within :data:`SETTLE_EVERY`, not waited for: a
+        settlement a little late only keeps its tokens a little longer."""
+        with self._lock:
+            self._settled.append((ticket, tokens))
+            if self._flushing:
+                return
+            self._flushing = True
         try:
-            sync(
-                self._loop,
-                self._scheduler.chainmagic_tokens_settle,
-                ticket=ticket,
-                tokens=tokens,
-                **self._key,
-            )
-        except Exception:  # the worker is closing: the reservation expires on the scheduler
+            self._loop.call_soon_threadsafe(self._start_flush)
+        except RuntimeError:  # the worker's loop is closed: the scheduler expires them
+            pass
+
+    def _start_flush(self) -> None:
+        self._flusher = self._loop.create_task(self._flush())  # kept: a task is weakly held
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(SETTLE_EVERY)
+        with self._lock:
+            settled, self._settled, self._flushing = self._settled, [], False
+        try:
+            await self._gated("chainmagic_tokens_settle", {"settled": settled})
+        except Exception:  # the worker is closing: the reservations expire on the scheduler
             pass

@@ -26,6 +26,7 @@ exception.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 import queue
 import threading
@@ -146,43 +147,58 @@ class TokenLedger:
     def __init__(self, budget: int, window: float) -> None:
         self.budget = budget
         self.window = window
-        self._held: dict[int, list[float]] = {}  # ticket → [tokens, until]
+        # calls under way, oldest first: ticket → (tokens, taken at)
+        self._running: dict[int, tuple[int, float]] = {}
+        self._settled: list[tuple[float, int]] = []  # (until, tokens), a heap
+        self._used = 0  # the sum of both: a take costs no walk over every reservation
         self._next = 0
 
     def in_use(self, now: float) -> int:
         """Tokens reserved or used in the window ending ``now``."""
         self._expire(now)
-        return int(sum(tokens for tokens, _ in self._held.values()))
+        return self._used
 
     def take(self, tokens: int, now: float) -> tuple[int | None, float]:
         """``(ticket, 0)`` when ``tokens`` fit now, else ``(None, seconds until one expires)``."""
         cost = min(max(0, tokens), self.budget)
         if self.in_use(now) + cost <= self.budget:
             self._next += 1
-            self._held[self._next] = [float(cost), now + HOLD_LIMIT]
+            self._running[self._next] = (cost, now)
+            self._used += cost
             return self._next, 0.0
-        return None, min(until for _, until in self._held.values()) - now
+        ends = [until for until, _ in self._settled[:1]]
+        ends.extend(taken + HOLD_LIMIT for _, taken in list(self._running.values())[:1])
+        return None, min(ends) - now
 
     def settle(self, ticket: int, tokens: int | None, now: float) -> None:
         """The call ``ticket`` ended having used ``tokens`` (None: keep the estimate)."""
-        held = self._held.get(ticket)
-        if held is None:  # expired already: it was held longer than HOLD_LIMIT
+        running = self._running.pop(ticket, None)
+        if running is None:  # expired already: it was held longer than HOLD_LIMIT
             return
-        if tokens is not None:
-            held[0] = float(max(0, tokens))
-        held[1] = now + self.window
+        used = running[0] if tokens is None else max(0, tokens)
+        self._used += used - running[0]
+        heapq.heappush(self._settled, (now + self.window, used))
 
     def _expire(self, now: float) -> None:
-        for ticket in [t for t, (_, until) in self._held.items() if until <= now]:
-            del self._held[ticket]
+        settled = self._settled
+        while settled and settled[0][0] <= now:
+            self._used -= heapq.heappop(settled)[1]
+        running = self._running
+        while running:
+            ticket, (tokens, taken) = next(iter(running.items()))
+            if taken + HOLD_LIMIT > now:
+                break
+            del running[ticket]
+            self._used -= tokens
 
 
 class SharedRateLimiter:
     """One model's budgets, held by the scheduler: ``acquire(tokens)`` → ticket, ``release``.
 
     Built inside a Dask task (it finds its worker there); usable from any thread of the worker.
-    Leases go back one window after :meth:`release`, from a thread of their own; a token
-    reservation is settled at once (the scheduler keeps it one token window).
+    Leases go back one window after :meth:`release`, from a thread of their own. Tokens are
+    asked for on the worker's own loop, so a waiting call holds no thread; a reservation is
+    settled without waiting (the scheduler keeps it one token window).
     """
 
     def __init__(self, model: str, limit: RateLimit) -> None:
@@ -215,20 +231,28 @@ class SharedRateLimiter:
         return ticket
 
     async def aacquire(self, tokens: int = 0) -> int | None:
-        return await acquired_in(self._waiters, self.acquire, self.release, tokens)
+        ticket = await self._tokens.atake(tokens) if self._tokens is not None else None
+        if self._semaphore is not None:
+            try:
+                await acquired_in(self._waiters, self._lease, self._unlease, 0)
+            except asyncio.CancelledError:
+                if ticket is not None:
+                    self._tokens.settle(ticket, 0)
+                raise
+        return ticket
+
+    def _lease(self, _: int) -> None:
+        self._semaphore.acquire()
+
+    def _unlease(self, _: Any, __: int) -> None:
+        self._due.put(monotonic() + self.limit.window)
 
     def release(self, ticket: int | None = None, tokens: int | None = None) -> None:
         """The call ended having used ``tokens`` (None: unknown, its estimate stands)."""
         if ticket is not None and self._tokens is not None:
-            self._submit(self._tokens.settle, ticket, tokens)
+            self._tokens.settle(ticket, tokens)  # sent, not waited for
         if self._semaphore is not None:
             self._due.put(monotonic() + self.limit.window)
-
-    def _submit(self, job: Any, *args: Any) -> None:
-        try:
-            self._givers.submit(job, *args)
-        except RuntimeError:  # the process is shutting down: the scheduler expires what it held
-            pass
 
     def _give_back(self) -> None:
         while True:
