@@ -19,13 +19,16 @@ __all__ = ["Definition", "Recording"]
 class Definition:
     """A cell's ``text`` (its first line numbered ``first_line``), the notebook ``values`` it
     named, the ``default_model`` a bare ``model`` meant (None: it used none), and which chain:
-    the binding ``pick``, or the cell's own chain when None."""
+    the binding ``pick``, or the cell's own chain when None. ``keys`` are the API keys written in
+    the text (``model(..., api_key="…")``, in any of its chains): whoever sends the text must
+    send them apart."""
 
     text: str
     first_line: int = 1
     values: dict[str, Any] = field(default_factory=dict, repr=False)
     default_model: Any = None
     pick: str | None = None
+    keys: tuple[str, ...] = field(default=(), repr=False)  # API keys the text spells out
 
     def build(self, values: Mapping[str, Any] | None = None, text: str | None = None) -> Any:
         """Compile the text again, against ``values`` (default: the ones it named then)."""

@@ -213,7 +213,8 @@ def pack(chain: Any) -> Package:
 def _pack_definition(chain: Any, definition: Definition) -> Package | None:
     """The definition as a :class:`Package`, or None where it cannot travel as one."""
     text, secrets = definition.text, {}
-    for key in _written_keys(chain):
+    written = {*definition.keys, *_written_keys(chain)}  # the cell's other chains' keys too
+    for key in sorted(written, key=len, reverse=True):  # a key inside another: the longer first
         if key not in text:  # spelled with escapes: only the whole chain can hide it
             return None
         token = _token(key)

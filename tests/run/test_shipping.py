@@ -191,3 +191,16 @@ def test_a_key_the_text_spells_differently_keeps_the_chain_whole():
 
     assert package.how == "pickle"
     assert KEY.encode() not in package.payload
+
+
+def test_a_key_written_for_another_chain_of_the_cell_does_not_travel_either():
+    other = f'model("openai:gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="{KEY}")'
+    text = f'a = "a {{x}}" | {other} | str\nb = "b {{x}}" | model | str'
+    cell = dsl.compile(dsl.parse(text), {}, default_model="fake:echo")
+
+    package = pack(cell.bindings["b"])  # b uses no key, but its text holds a's
+
+    assert package.how == "definition"
+    assert KEY.encode() not in package.payload
+    store_secrets(package.carried)
+    assert unpack(package.payload).invoke({"x": 1}) == "b 1"
