@@ -30,6 +30,12 @@ class Definition:
     pick: str | None = None
     keys: tuple[str, ...] = field(default=(), repr=False)  # API keys the text spells out
 
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        """A pickled chain forgets its definition: the values it names are in the chain already
+        (or what the chain holds of them: ``holder.fn`` and not ``holder``), and pickling the
+        chain should not fail on a value the chain does not hold."""
+        return _forgotten, ()
+
     def build(self, values: Mapping[str, Any] | None = None, text: str | None = None) -> Any:
         """Compile the text again, against ``values`` (default: the ones it named then)."""
         from chainmagic.dsl.compiler import compile
@@ -39,6 +45,10 @@ class Definition:
         namespace = dict(self.values if values is None else values)
         cell = compile(program, namespace, default_model=self.default_model)
         return cell.chain if self.pick is None else cell.bindings[self.pick]
+
+
+def _forgotten() -> None:
+    return None
 
 
 class Recording(Mapping[str, Any]):

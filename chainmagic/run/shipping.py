@@ -101,11 +101,6 @@ def _fresh_lock(reentrant: bool) -> Any:
     return threading.RLock() if reentrant else threading.Lock()
 
 
-def _forgotten() -> None:
-    """What a chain's :class:`Definition` becomes when the chain travels whole: the values it
-    names are in the chain already, and one of them may be what could not travel alone."""
-
-
 def _connection(  # noqa: PLR0917 - a pickle reconstructor takes positional arguments
     provider: str,
     base_url: str | None,
@@ -151,8 +146,6 @@ class _Pickler(cloudpickle.Pickler):
             return _restore, (type(obj), state)
         if isinstance(obj, _LOCKS):  # a step's lock guards its own process: a fresh one there
             return _fresh_lock, (isinstance(obj, _LOCKS[1]),)
-        if isinstance(obj, Definition):
-            return _forgotten, ()
         return super().reducer_override(obj)
 
 

@@ -40,3 +40,19 @@ def test_building_again_uses_the_values_it_is_given():
     assert cell.chain.invoke({"x": "Hey"}) == "HEY"
     again = cell.chain.dsl_source.build({"shout": str.lower})
     assert again.invoke({"x": "Hey"}) == "hey"
+
+
+def test_a_pickled_chain_forgets_its_definition_and_pickles_as_before(tmp_path):
+    import cloudpickle
+
+    class Holder:  # an open file beside the function the cell uses
+        def __init__(self) -> None:
+            self.log = open(tmp_path / "log.txt", "w")
+            self.tidy = str.strip
+
+    holder = Holder()
+    chain = dsl.compile(dsl.parse("holder.tidy | passthrough"), {"holder": holder}).chain
+    assert chain.dsl_source.values == {"holder": holder}
+    copy = cloudpickle.loads(cloudpickle.dumps(chain))  # it holds holder.tidy, not holder
+    assert copy.dsl_source is None and copy.invoke("  y ") == "y"
+    holder.log.close()
