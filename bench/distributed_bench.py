@@ -3,7 +3,9 @@
 - per input, zero-latency 2-branch fake map: ``chainmagic.run.batch`` on a 2-worker LocalCluster
   against the same call without a client (reference = the local batch; ratio < 1 is Dask's cost);
 - per input, a chain whose model sleeps 50 ms (I/O-bound), at most 50 rows at once per partition:
-  2 workers against 1 worker (reference = 1 worker; ratio ≈ 2 is linear scaling).
+  2 workers against 1 worker (reference = 1 worker; ratio ≈ 2 is linear scaling);
+- per input, the fake map under a tokens/min budget too large to ever wait: what reserving and
+  settling on the scheduler costs (two round trips per model call; reference = no limit).
 
 Clusters are started before timing; each figure is the best of a few runs. Run alone with
 ``python -m bench.distributed_bench``.
@@ -25,12 +27,13 @@ except ImportError:  # the test extra is not installed: no distributed rows
 
 from chainmagic import dsl
 from chainmagic.core import ChatPromptTemplate, FakeChatModel, StrOutputParser
-from chainmagic.run import batch
+from chainmagic.run import RateLimit, batch
 
 FAST_INPUTS = 20_000
 SLOW_INPUTS = 2_000
 SLOW_LATENCY = 0.05
 SLOW_CONCURRENCY = 50
+TOKEN_INPUTS = 2_000
 
 
 def _fast_chain() -> Any:
@@ -75,8 +78,12 @@ def rows() -> list[Row]:
     slow = _slow_chain()
     slow_inputs = [{"topic": f"t{i}"} for i in range(SLOW_INPUTS)]
     local = _best(lambda: batch(fast, fast_inputs))
+    budget = RateLimit(tokens_per_minute=1e12)
+    token_inputs = fast_inputs[:TOKEN_INPUTS]
     with _cluster(2) as two:
         on_two = _best(lambda: batch(fast, fast_inputs, client=two))
+        unlimited = _best(lambda: batch(fast, token_inputs, client=two))
+        counted = _best(lambda: batch(fast, token_inputs, client=two, rate_limit=budget))
         slow_two = _best(
             lambda: batch(slow, slow_inputs, client=two, max_concurrency=SLOW_CONCURRENCY)
         )
@@ -96,6 +103,11 @@ def rows() -> list[Row]:
             f"dask per input, 50 ms model ({SLOW_INPUTS:,}), 2 vs 1 worker",
             slow_two / SLOW_INPUTS,
             slow_one / SLOW_INPUTS,
+        ),
+        Row(
+            f"dask per input, fake map ({TOKEN_INPUTS:,}), tokens/min on vs off",
+            counted / TOKEN_INPUTS,
+            unlimited / TOKEN_INPUTS,
         ),
     ]
 

@@ -41,6 +41,7 @@ from chainmagic.dsl.nodes import (
     Template,
 )
 from chainmagic.dsl.parser import parse
+from chainmagic.dsl.source import Definition, Recording
 from chainmagic.dsl.variables import input_variables
 from chainmagic.errors import ChainError, ChainNameError, ChainSyntaxError
 
@@ -84,7 +85,22 @@ def compile(
     """
     if isinstance(program, str):
         program = parse(program)
-    return _Compiler(program, namespace or {}, default_model).cell()
+    recording = Recording(namespace or {})
+    compiler = _Compiler(program, recording, default_model)
+    cell = compiler.cell()
+    # what defines each chain, for building it again elsewhere (a distributed batch's workers)
+    default = compiler.default_model if compiler._model is not None else None
+    first_line = program.span.line
+    used, keys = dict(recording.used), tuple(compiler.keys)
+    for name, runnable in cell.bindings.items():
+        runnable.dsl_source = Definition(  # type: ignore[attr-defined]
+            program.source, first_line, used, default, name, keys
+        )
+    if cell.chain is not None and getattr(cell.chain, "dsl_source", None) is None:
+        cell.chain.dsl_source = Definition(  # type: ignore[attr-defined]
+            program.source, first_line, used, default, None, keys
+        )
+    return cell
 
 
 def chain(text: str, namespace: Mapping[str, Any] | None = None) -> Runnable:
@@ -104,6 +120,7 @@ class _Compiler:
         self.first_line = program.span.line  # the %%chain line itself may be line 1
         self.local: dict[str, Runnable] = {}
         self._model: Runnable | None = None
+        self.keys: list[str] = []  # API keys the text spells out, for whoever ships it
 
     def cell(self) -> CompiledCell:
         out = CompiledCell(None, program=self.program)
@@ -196,6 +213,8 @@ class _Compiler:
         except (TypeError, ValueError) as exc:
             raise self.error(f"model({spec!r}): {exc}", span) from None
         runnable.dsl_spec = (spec, dict(kwargs))  # type: ignore[attr-defined]
+        if isinstance(kwargs.get("api_key"), str) and kwargs["api_key"]:
+            self.keys.append(kwargs["api_key"])
         return runnable
 
     def reference(self, value: Any, label: str, span: Span) -> Runnable:

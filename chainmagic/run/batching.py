@@ -3,8 +3,9 @@
 A notebook evaluates a chain on 10 rows while writing it and on 100,000 when it is ready; only the
 ``client`` argument should change between the two. Without a client the batch runs in this
 process (:func:`chainmagic.run.execute_batch`); with one (a ``distributed.Client``, ``"dask"`` for
-a local cluster, or a scheduler address) it runs in partitions on the cluster
-(:mod:`chainmagic.run.distributed`). Either way the answer is a :class:`BatchResult` in input order.
+a local cluster, a scheduler address, or any :class:`~chainmagic.run.engine.Engine`) it runs in
+partitions on the cluster (:mod:`chainmagic.run.distributed`). Either way the answer is a
+:class:`BatchResult` in input order.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from chainmagic.run.engine import Engine
 from chainmagic.run.execute import BatchResult, execute_batch
 from chainmagic.run.ratelimit import RateLimit, limits_for
 
-__all__ = ["batch"]
+__all__ = ["batch", "engine_for"]
 
 
 def batch(
@@ -54,17 +56,15 @@ def batch(
         if limits:
             raise ValueError("rate_limit is shared by a cluster's workers: pass client=")
         return _local(runnable, values, name, timeout, max_concurrency, resume, on_change)
-    from chainmagic.run.clusters import client_for
-    from chainmagic.run.distributed import run_on_dask
+    from chainmagic.run.distributed import run_distributed
 
-    if isinstance(client, str):
-        client = client_for(client)
-    return run_on_dask(
+    engine = engine_for(client)
+    return run_distributed(
         runnable,
         values,
-        client,
+        engine,
         name=name,
-        chunk_size=chunk_size or _chunk_size(len(values), client),
+        chunk_size=chunk_size or _chunk_size(len(values), engine),
         max_concurrency=max_concurrency,
         timeout=timeout,
         limits=limits,
@@ -73,17 +73,27 @@ def batch(
     )
 
 
-def _chunk_size(size: int, client: Any) -> int:
+def engine_for(client: Any) -> Engine:
+    """The engine ``client=`` means: an :class:`Engine` itself, ``"dask"`` or a scheduler address
+    (a Dask client opened once and kept), or a ``distributed.Client``."""
+    if isinstance(client, Engine):
+        return client
+    from chainmagic.run.dask_engine import DaskEngine
+
+    if isinstance(client, str):
+        from chainmagic.run.clusters import client_for
+
+        client = client_for(client)
+    return DaskEngine(client)
+
+
+def _chunk_size(size: int, engine: Engine) -> int:
     """Partitions small enough that every worker thread gets several (progress shows, a lost
     worker costs little), large enough that a partition's rows share one event loop; at most
     :data:`~chainmagic.run.distributed.DEFAULT_CHUNK_SIZE` rows."""
     from chainmagic.run.distributed import DEFAULT_CHUNK_SIZE
 
-    try:
-        threads = max(1, sum(client.nthreads().values()))
-    except Exception:
-        threads = 1
-    return max(1, min(DEFAULT_CHUNK_SIZE, -(-size // (4 * threads))))
+    return max(1, min(DEFAULT_CHUNK_SIZE, -(-size // (4 * engine.threads()))))
 
 
 def _local(  # noqa: PLR0917

@@ -1,13 +1,13 @@
-"""Running a batch on a Dask cluster: the same chain, in partitions, results in input order.
+"""Running a batch on a cluster: the same chain, in partitions, results in input order.
 
-The chain travels once (:mod:`chainmagic.run.shipping`): its bytes are scattered to every worker,
-its keys go in a worker plugin (so a worker that restarts gets them too, and no task carries them).
-Inputs are cut into partitions of ``chunk_size`` rows; each partition is one Dask task that
-rebuilds the chain once per process, runs its rows concurrently on an event loop of its own, and
-returns one plain row per input. A partition is idempotent: it only computes, so when Dask runs it
+The chain travels once (:mod:`chainmagic.run.shipping`), to every worker, through the engine
+(:mod:`chainmagic.run.engine`; Dask is the one there is), its keys apart from the task graph.
+Inputs are cut into partitions of ``chunk_size`` rows; each partition is one task that rebuilds
+the chain once per process, runs its rows concurrently on an event loop of its own, and returns
+one plain row per input. A partition is idempotent: it only computes, so when the engine runs it
 again after its worker died, the batch takes the one result it receives and every row is filled
-exactly once, where its index says. An interrupt cancels the futures still pending and keeps the
-rows that finished; running the same batch again with ``resume=`` redoes only the rest.
+exactly once, where its index says. An interrupt cancels the partitions still pending and keeps
+the rows that finished; running the same batch again with ``resume=`` redoes only the rest.
 """
 
 from __future__ import annotations
@@ -21,94 +21,69 @@ from time import perf_counter
 from typing import Any
 
 from chainmagic.errors import ChainRunError
+from chainmagic.run.engine import Engine, Partition, Row
 from chainmagic.run.execute import BatchResult, _arun
 from chainmagic.run.ratelimit import RateLimit, pace
 from chainmagic.run.result import ChainResult
-from chainmagic.run.shipping import CannotTravel, Package, pack, unpack
+from chainmagic.run.shipping import CannotTravel, pack, unpack
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "run_on_dask"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "Row", "run_distributed", "run_on_dask", "run_partition"]
 
 DEFAULT_CHUNK_SIZE = 1000
 KEPT_CHAINS = 8  # rebuilt chains a worker keeps for the next partitions (and batches)
 CANCEL_POLL = 0.1  # seconds between a partition's looks at whether it was cancelled
 FINISHED = ("ok", "error")
-# (status, output, error, seconds): what a worker sends back for one input.
-Row = tuple[str, Any, BaseException | None, float]
 
 # -- on the workers -------------------------------------------------------------------------------
 
-_chains: dict[str, Any] = {}
+_chains: dict[tuple[str, frozenset[tuple[str, RateLimit]]], Any] = {}
 _chains_lock = threading.Lock()
 
 
 def _rebuilt(payload: bytes, digest: str, limits: Mapping[str, RateLimit]) -> Any:
-    """The chain for ``digest``, rebuilt once per worker process (and paced, when limited)."""
+    """The chain for ``digest``, rebuilt once per worker process (and paced, when limited).
+
+    The same chain under other limits is another chain: its models hold their limiters."""
+    key = (digest, frozenset(limits.items()))
     with _chains_lock:
-        chain = _chains.pop(digest, None)
+        chain = _chains.pop(key, None)
         if chain is None:
             chain = unpack(payload)
             if limits:
                 pace(chain, limits)
-        _chains[digest] = chain  # most recent last; a long-lived worker keeps only a few
+        _chains[key] = chain  # most recent last; a long-lived worker keeps only a few
         while len(_chains) > KEPT_CHAINS:
             del _chains[next(iter(_chains))]
         return chain
 
 
-def run_partition(  # noqa: PLR0917 - a Dask task takes positional arguments
-    payload: bytes,
-    digest: str,
-    inputs: Sequence[Any],
-    name: str | None,
-    timeout: float | None,
-    max_concurrency: int | None,
-    limits: Mapping[str, RateLimit],
+def run_partition(
+    payload: bytes, partition: Partition, cancelled: Callable[[], bool] | None = None
 ) -> list[Row]:
-    """One partition's rows, in order (runs in a worker thread, on an event loop of its own)."""
-    chain = _rebuilt(payload, digest, limits)
-    return asyncio.run(_rows(chain, inputs, name, timeout, max_concurrency, _cancelled()))
+    """One partition's rows, in order (in a worker thread, on an event loop of its own).
+
+    ``cancelled`` says whether the client gave up on it (an engine's own way to tell): the
+    partition stops its model calls then, since nobody waits for these rows any more."""
+    chain = _rebuilt(payload, partition.digest, partition.limits)
+    return asyncio.run(_rows(chain, partition, cancelled))
 
 
-def _cancelled() -> Callable[[], bool]:
-    """Whether the client gave up on this task: Dask cannot stop a running task, this one stops."""
-    from distributed import get_worker
-
-    worker = get_worker()
-    key = worker.get_current_task()
-
-    def gone() -> bool:
-        task = worker.state.tasks.get(key)
-        return task is None or task.state in {"cancelled", "released", "forgotten"}
-
-    return gone
-
-
-async def _rows(  # noqa: PLR0917
-    chain: Any,
-    inputs: Sequence[Any],
-    name: str | None,
-    timeout: float | None,
-    max_concurrency: int | None,
-    cancelled: Callable[[], bool] | None = None,
+async def _rows(
+    chain: Any, partition: Partition, cancelled: Callable[[], bool] | None = None
 ) -> list[Row]:
-    work = asyncio.ensure_future(_all_rows(chain, inputs, name, timeout, max_concurrency))
+    work = asyncio.ensure_future(_all_rows(chain, partition))
     while cancelled is not None and not work.done():
         await asyncio.wait([work], timeout=CANCEL_POLL)
         if not work.done() and cancelled():
-            work.cancel()  # its model calls stop now; nobody waits for these rows any more
+            work.cancel()
             break
     return await work
 
 
-async def _all_rows(
-    chain: Any,
-    inputs: Sequence[Any],
-    name: str | None,
-    timeout: float | None,
-    max_concurrency: int | None,
-) -> list[Row]:
+async def _all_rows(chain: Any, partition: Partition) -> list[Row]:
+    name, timeout = partition.name, partition.timeout
     config: dict[str, Any] = {"run_name": name} if name else {}
-    gate = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+    gate = asyncio.Semaphore(partition.max_concurrency) if partition.max_concurrency else None
 
     async def one(value: Any) -> Row:
         if gate is None:
@@ -126,7 +101,7 @@ async def _all_rows(
             return "error", None, _portable(err), perf_counter() - t0
         return "ok", output, None, perf_counter() - t0
 
-    return list(await asyncio.gather(*(one(v) for v in inputs)))
+    return list(await asyncio.gather(*(one(v) for v in partition.inputs)))
 
 
 def _portable(err: ChainRunError) -> ChainRunError:
@@ -143,10 +118,17 @@ def _portable(err: ChainRunError) -> ChainRunError:
 # -- on the client --------------------------------------------------------------------------------
 
 
-def run_on_dask(
+def run_on_dask(chain: Any, inputs: Sequence[Any], client: Any, **options: Any) -> BatchResult:
+    """:func:`run_distributed` on a ``distributed.Client``'s cluster."""
+    from chainmagic.run.dask_engine import DaskEngine
+
+    return run_distributed(chain, inputs, DaskEngine(client), **options)
+
+
+def run_distributed(
     chain: Any,
     inputs: Sequence[Any],
-    client: Any,
+    engine: Engine,
     *,
     name: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
@@ -156,10 +138,10 @@ def run_on_dask(
     resume: BatchResult | None = None,
     on_change: Callable[[BatchResult, int], None] | None = None,
 ) -> BatchResult:
-    """Run ``chain`` on every input on ``client``'s cluster; the batch's rows in input order.
+    """Run ``chain`` on every input on ``engine``; the batch's rows in input order.
 
     With ``resume`` (an earlier, unfinished batch of the same inputs) only its unfinished rows run,
-    and they are filled into it. On an interrupt the pending futures are cancelled, unfinished
+    and they are filled into it. On an interrupt the pending partitions are cancelled, unfinished
     rows marked ``cancelled``, and ``KeyboardInterrupt`` re-raised with the batch as ``.batch``.
     """
     package = pack(chain)  # before anything is sent: a chain that cannot travel fails here
@@ -168,27 +150,35 @@ def run_on_dask(
     _check_inputs(batch, todo)
     for i in todo:
         batch.results[i].status = "running"
-    batch.dashboard = getattr(client, "dashboard_link", None)
-    batch.where = _where(client)
+    batch.dashboard = engine.dashboard
+    batch.where = engine.where
     start = perf_counter()
-    futures: dict[Any, list[int]] = {}
+    handles: dict[Any, list[int]] = {}
     try:
-        futures.update(
-            _submit(
-                client, package, batch, todo, chunk_size, name, timeout, max_concurrency, limits
+        shipped = engine.ship(package, dict(limits or {}))
+        run_id = uuid.uuid4().hex[:8]
+        for n, at in enumerate(range(0, len(todo), chunk_size)):
+            rows = todo[at : at + chunk_size]
+            partition = Partition(
+                key=f"chainmagic-{name or 'chain'}-{run_id}-{n}",
+                digest=package.digest,
+                inputs=[batch.results[i].input for i in rows],
+                name=name,
+                timeout=timeout,
+                max_concurrency=max_concurrency,
+                limits=dict(limits or {}),
             )
-        )
-        _collect(futures, batch, on_change, start - (batch.total or 0.0))
+            handles[engine.submit(shipped, partition)] = rows
+        _collect(engine, handles, batch, on_change, start - (batch.total or 0.0))
         _settle(batch)  # a partition cancelled by someone else: its rows did not run
     except KeyboardInterrupt as interrupt:
-        client.cancel([f for f in futures if not f.done()])
+        engine.cancel(list(handles))
         _settle(batch)
         batch.total = (batch.total or 0.0) + perf_counter() - start
         interrupt.batch = batch  # type: ignore[attr-defined]
         raise
-    finally:  # the rows are in the batch now: the cluster may forget the partitions at once
-        for future in futures:
-            future.release()
+    finally:  # the rows are in the batch now: the engine may forget the partitions at once
+        engine.forget(list(handles))
     elapsed = perf_counter() - start
     batch.total = elapsed if resume is None else (batch.total or 0.0) + elapsed
     return batch
@@ -215,69 +205,22 @@ def _fresh(name: str | None, inputs: Sequence[Any]) -> BatchResult:
     return batch
 
 
-def _where(client: Any) -> str:
-    try:
-        workers = len(client.scheduler_info(n_workers=-1).get("workers", {}))
-    except Exception:
-        return "dask"
-    return f"dask · {workers} worker{'s' if workers != 1 else ''}"
-
-
-def _submit(  # noqa: PLR0917
-    client: Any,
-    package: Package,
-    batch: BatchResult,
-    todo: list[int],
-    chunk_size: int,
-    name: str | None,
-    timeout: float | None,
-    max_concurrency: int | None,
-    limits: Mapping[str, RateLimit] | None,
-) -> dict[Any, list[int]]:
-    if package.carried:
-        from chainmagic.run.dask_secrets import SecretsPlugin
-
-        client.register_plugin(SecretsPlugin(package.carried), name=f"chainmagic-{package.digest}")
-    payload = client.scatter(package.payload, broadcast=True, hash=False)
-    run_id = uuid.uuid4().hex[:8]
-    label = name or "chain"
-    futures: dict[Any, list[int]] = {}
-    for n, at in enumerate(range(0, len(todo), chunk_size)):
-        rows = todo[at : at + chunk_size]
-        values = [batch.results[i].input for i in rows]
-        future = client.submit(
-            run_partition,
-            payload,
-            package.digest,
-            values,
-            name,
-            timeout,
-            max_concurrency,
-            dict(limits or {}),
-            key=f"chainmagic-{label}-{run_id}-{n}",
-            pure=False,
-        )
-        futures[future] = rows
-    return futures
-
-
 def _collect(
-    futures: dict[Any, list[int]],
+    engine: Engine,
+    handles: dict[Any, list[int]],
     batch: BatchResult,
     on_change: Callable[[BatchResult, int], None] | None,
     since: float,
 ) -> None:
-    from distributed import as_completed
-
-    for future in as_completed(list(futures)):
-        rows = futures[future]
-        if future.status == "cancelled":
+    for handle, outcome in engine.completed(list(handles)):
+        rows = handles[handle]
+        if outcome is None:  # cancelled: its rows stay unfinished
             continue
-        try:
-            values: list[Row] = future.result()
-        except Exception as exc:  # the partition itself failed (e.g. its workers kept dying)
-            failure = ChainRunError(exc, [batch.name] if batch.name else None)
-            values = [("error", None, failure, 0.0)] * len(rows)
+        if isinstance(outcome, BaseException):  # the partition itself failed (workers kept dying)
+            failure = ChainRunError(outcome, [batch.name] if batch.name else None)
+            values: list[Row] = [("error", None, failure, 0.0)] * len(rows)
+        else:
+            values = outcome
         for i, (status, output, error, seconds) in zip(rows, values):
             result = batch.results[i]
             if result.status in FINISHED:  # a row is filled once, whatever arrives later

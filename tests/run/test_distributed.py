@@ -23,6 +23,8 @@ from chainmagic.run.clusters import close_clients  # noqa: E402
 from chainmagic.run.distributed import CANCEL_POLL  # noqa: E402
 from chainmagic.run.shipping import CannotTravel  # noqa: E402
 from chainmagic.testing import OpenAIServer  # noqa: E402
+from chainmagic.testing.protocol import prompt_tokens, split_tokens  # noqa: E402
+from chainmagic.testing.replies import last_user_text  # noqa: E402
 
 KEY = "sk-test-distributed-0123456789"
 
@@ -119,6 +121,48 @@ def test_without_the_shared_limit_the_same_batch_meets_the_servers_limit(client,
     server.rate_limit = 50
     batch(served(server), [{"x": i} for i in range(200)], client=client, chunk_size=50)
     assert server.rate_limited > 0
+
+
+def token_clock(server: OpenAIServer) -> list[tuple[float, int]]:
+    """Make ``server`` echo, noting when each request arrived and the tokens it will report."""
+    arrivals: list[tuple[float, int]] = []
+
+    def echo(messages) -> str:  # called as the request is answered (the server has no latency)
+        text = last_user_text(messages)
+        arrivals.append((time.monotonic(), prompt_tokens(messages) + len(split_tokens(text))))
+        return text
+
+    server.replies = echo
+    return arrivals
+
+
+def busiest(arrivals: list[tuple[float, int]], window: float) -> int:
+    """The most tokens the server saw within any ``window`` seconds."""
+    times = sorted(arrivals)
+    return max(
+        sum(n for t, n in times[i:] if t < start + window) for i, (start, _) in enumerate(times)
+    )
+
+
+def test_the_token_rate_stays_under_the_shared_tokens_per_minute(client, server):
+    model = ChatOpenAI(base_url=server.base_url, api_key=KEY, max_tokens=4, name="model")
+    chain = ChatPromptTemplate.from_template("say {x}") | model | StrOutputParser()
+    inputs = [{"x": i} for i in range(120)]  # 4 tokens each: "say", " 12" in, "say", " 12" out
+    arrivals = token_clock(server)
+    batch(chain, inputs, client=client, chunk_size=15)
+    assert busiest(arrivals, 2.0) > 200  # unpaced, the batch goes past the budget below
+    arrivals.clear()
+
+    # 200 tokens per 2 s; the request limit, too high to bind, is taken on the way as well
+    limit = RateLimit(1000, tokens_per_minute=6000, token_window=2.0)
+    started = time.perf_counter()
+    result = batch(chain, inputs, client=client, chunk_size=15, rate_limit={"gpt-4o-mini": limit})
+    elapsed = time.perf_counter() - started
+
+    assert result.outputs == [f"say {i}" for i in range(120)]
+    assert len(arrivals) == 120 and sum(n for _, n in arrivals) == 480
+    assert busiest(arrivals, 2.0) <= 200  # both workers together, on the server's clock
+    assert elapsed > (480 - 200) / 100  # paced: 100 tokens/s once the first window is spent
 
 
 def test_a_killed_worker_loses_no_row_and_fills_each_once(client):
@@ -219,7 +263,7 @@ def test_keys_travel_apart_from_the_task_graph(client, server):
     result = batch(chain, [{"x": i} for i in range(8)], client=client, chunk_size=2, on_change=look)
 
     assert result.outputs == [f"say {i}" for i in range(8)]  # the key reached the workers
-    assert tasks and all(b"run_partition" in t for t in tasks)  # the tasks, with their inputs
+    assert tasks and all(b"dask_partition" in t for t in tasks)  # the tasks, with their inputs
     assert any(b"say {x}" in d for d in data)  # the chain travelled as data
     assert not any(KEY.encode() in t for t in tasks + data)  # never its key
 
@@ -283,6 +327,30 @@ def test_magic_batch_on_a_cluster_gives_the_local_rows(ipython, client):
     assert remote.where == "dask · 2 workers" and local.where is None
     ipython.ok(f"%config ChainMagics.batch_on = '{where}'")
     assert ipython.ok("%chain pair --batch rows -o -q").value.where == "dask · 2 workers"
+
+
+def test_a_cell_chain_is_rebuilt_from_its_text_once_per_worker(ipython, client, tmp_path):
+    ipython.ok(SETUP)
+    ipython.ok(
+        "import os\n"
+        f"def bang(where={str(tmp_path)!r}):\n"
+        "    with open(os.path.join(where, str(os.getpid())), 'a') as f:  # a line per build\n"
+        "        f.write('built\\n')\n"
+        "    return lambda s: s + '!'\n"
+    )
+    ipython.ok('%%chain loud\n"{topic}" | model | str | bang()')
+    where = client.scheduler.address
+
+    result = ipython.ok(f"%chain loud --batch rows --on {where} -o -q").value
+
+    assert result.outputs == [f"t{i}!" for i in range(80)]
+    builds = {p.name: p.read_text().count("built") for p in tmp_path.iterdir()}
+    workers = {str(pid) for pid in client.run(os.getpid).values()}
+    assert set(builds) == workers | {str(os.getpid())}  # the cell here, then each worker
+    assert set(builds.values()) == {1}  # once per process, however many partitions it ran
+    again = ipython.ok(f"%chain loud --batch rows --on {where} -o -q").value
+    assert again.outputs == result.outputs
+    assert {p.read_text().count("built") for p in tmp_path.iterdir()} == {1}  # kept, not rebuilt
 
 
 def test_magic_options_fail_before_anything_runs(ipython):

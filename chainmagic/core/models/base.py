@@ -81,9 +81,9 @@ class BaseChatModel(Runnable):
     """A chat model as a step: input → messages → an :class:`AIMessage` (or chunks, streaming)."""
 
     model_name: str = "model"
-    # Something with ``acquire()``/``aacquire()`` before a call and ``release()`` after it, that
-    # paces this model's calls (e.g. one rate limit shared by every process of a distributed
-    # batch); None, the default, costs one attribute read.
+    # Something with ``acquire(messages)``/``aacquire(messages)`` before a call (returning a
+    # ticket) and ``release(ticket, usage)`` after it, that paces this model's calls (e.g. one
+    # rate limit shared by every process of a distributed batch); None costs one attribute read.
     rate_limiter: Any = None
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
@@ -182,26 +182,32 @@ class BaseChatModel(Runnable):
         return partial(run.emit, "retry", step=self)
 
     # -- one attempt, under the shared rate limit when there is one -------------------------------
+    # The limiter sees the messages before the call (to reserve their tokens) and the usage after
+    # it (to settle the reservation with what the call really used; None when it failed).
 
     def _generate_paced(self, messages: list[BaseMessage]) -> AIMessage:
         limiter = self.rate_limiter
         if limiter is None:
             return self._generate(messages)
-        limiter.acquire()
+        ticket = limiter.acquire(messages)
+        answer = None
         try:
-            return self._generate(messages)
+            answer = self._generate(messages)
+            return answer
         finally:
-            limiter.release()
+            limiter.release(ticket, answer.usage_metadata if answer is not None else None)
 
     async def _agenerate_paced(self, messages: list[BaseMessage]) -> AIMessage:
         limiter = self.rate_limiter
         if limiter is None:
             return await self._agenerate(messages)
-        await limiter.aacquire()
+        ticket = await limiter.aacquire(messages)
+        answer = None
         try:
-            return await self._agenerate(messages)
+            answer = await self._agenerate(messages)
+            return answer
         finally:
-            limiter.release()
+            limiter.release(ticket, answer.usage_metadata if answer is not None else None)
 
     def _chunks_paced(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
         if self.rate_limiter is None:
@@ -209,11 +215,15 @@ class BaseChatModel(Runnable):
         return self._paced(messages)
 
     def _paced(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        self.rate_limiter.acquire()
+        limiter = self.rate_limiter
+        ticket = limiter.acquire(messages)
+        used = None
         try:
-            yield from self._chunks(messages)
+            for chunk in self._chunks(messages):
+                used = chunk.usage_metadata or used  # a stream reports its usage at the end
+                yield chunk
         finally:
-            self.rate_limiter.release()
+            limiter.release(ticket, used)
 
     def _achunks_paced(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
         if self.rate_limiter is None:
@@ -221,12 +231,15 @@ class BaseChatModel(Runnable):
         return self._apaced(messages)
 
     async def _apaced(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        await self.rate_limiter.aacquire()
+        limiter = self.rate_limiter
+        ticket = await limiter.aacquire(messages)
+        used = None
         try:
             async for chunk in self._achunks(messages):
+                used = chunk.usage_metadata or used
                 yield chunk
         finally:
-            self.rate_limiter.release()
+            limiter.release(ticket, used)
 
 
 async def _nothing() -> AsyncIterator[Any]:
