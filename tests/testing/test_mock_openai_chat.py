@@ -91,14 +91,29 @@ def test_stream_without_usage_has_no_usage_chunk(client):
     assert all(c.usage is None for c in chunks)
 
 
-def test_chunk_delay_spaces_out_chunks(client, openai_server):
+def test_chunk_delay_spaces_out_the_chunks_of_text(client, openai_server):
     import time
 
-    openai_server.chunk_delay = 0.05
+    openai_server.latency, openai_server.chunk_delay = 0.05, 0.2
     start = time.perf_counter()
-    list(client.chat.completions.create(model="m", messages=USER, stream=True))
-    # role + 3 words + finish + [DONE]/end: at least 4 gaps of 50 ms
-    assert time.perf_counter() - start >= 0.2
+    stamps = [
+        time.perf_counter() - start
+        for chunk in client.chat.completions.create(model="m", messages=USER, stream=True)
+        if chunk.choices and chunk.choices[0].delta.content
+    ]
+    assert len(stamps) == 3  # hello, there, world: two gaps of 200 ms
+    assert stamps[-1] - stamps[0] >= 0.39
+    # the first text comes `latency` after the request, not one chunk_delay later
+    assert 0.05 <= stamps[0] < 0.2
+
+
+def test_a_stream_is_written_in_one_burst_per_chunk_of_text():
+    from chainmagic.testing.responses import _bursts
+
+    frames = [(b"role", False), (b"one", True), (b"two", True), (b"finish", False), (b"end", False)]
+    assert _bursts(b"head|", frames) == [b"head|roleone", b"twofinishend"]
+    assert _bursts(b"head|", [(b"role", False)]) == [b"head|role"]  # a stream cut after the role
+    assert _bursts(b"head|", []) == [b"head|"]
 
 
 def test_scripted_list_cycles(client, openai_server):
