@@ -5,9 +5,9 @@ after another (a closed loop: a worker starts its next run as its last one ends)
 are in flight until the workers finish. What a level reports is measured, not assumed: the peak
 and time-averaged number of runs actually in flight (averaged until the first worker has made all
 its runs: the ramp-down after it is the fixed run count's, not the load's), requests and output
-tokens per second over the level's wall time, latency percentiles, and the share meeting ``--slo`` (goodput). A server
-that serves one request at a time shows it as latency growing with ``c`` while requests/s stays
-flat.
+tokens per second over the level's wall time, latency percentiles, and the share meeting
+``--slo`` (goodput). A server that serves one request at a time shows it as latency growing with
+``c`` while requests/s stays flat.
 """
 
 from __future__ import annotations
