@@ -80,12 +80,14 @@ async def send_stream(
     chunk_delay: float,
     cut_after: int | None,
     spoil: str | None = None,
+    written: list[float] | None = None,
 ) -> bool:
     """Server-sent events in a chunked body, the chunks of text ``chunk_delay`` apart.
 
     With ``cut_after`` only that many body events are sent and the caller must
     drop the connection (we return False): no finish_reason, no ``[DONE]``, no
     terminating chunk, which is what a network failure mid-stream looks like.
+    ``written`` gets the loop's time of each write.
     """
     events = [(_sse(chunk), _has_text(chunk)) for chunk in stream.body]
     if spoil == "no_choices":  # chunks of another shape: never a choice, never a finish_reason
@@ -122,6 +124,8 @@ async def send_stream(
         if slot and wait > 0:
             await asyncio.sleep(wait)
         writer.write(data)
+        if written is not None:
+            written.append(loop.time())
         await writer.drain()
     return keep and cut_after is None
 

@@ -107,6 +107,19 @@ def test_chunk_delay_spaces_out_the_chunks_of_text(client, openai_server):
     assert 0.05 <= stamps[0] < 0.2
 
 
+def test_the_server_keeps_when_each_stream_left_it(client, openai_server):
+    openai_server.latency, openai_server.chunk_delay = 0.05, 0.1
+    assert openai_server.stream_timings == []
+    list(client.chat.completions.create(model="m", messages=USER, stream=True))
+    ask(client, "not streamed")
+    (timing,) = openai_server.stream_timings
+    assert len(timing.writes) == 3  # one write per chunk of text, the first with the head
+    assert 0.05 <= timing.ttft < 0.15  # counted from the request's arrival, as the latency is
+    assert 0.095 <= timing.itl < 0.15  # on schedule: the gaps do not add up their overshoots
+    openai_server.reset()
+    assert openai_server.stream_timings == []
+
+
 def test_a_stream_is_written_in_one_burst_per_chunk_of_text():
     from chainmagic.testing.responses import _bursts
 
