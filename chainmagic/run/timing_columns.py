@@ -59,7 +59,10 @@ def check_columns(columns: Iterable[Any] | None, what: str = "columns") -> list[
     """
     if columns is None:
         return None
-    names = [columns] if isinstance(columns, str) else list(columns)
+    try:
+        names = [columns] if isinstance(columns, str) else list(columns)
+    except TypeError:
+        raise ValueError(f"{what}: give a list of names from {', '.join(COLUMNS)}") from None
     unknown = unknown_columns(names)
     if unknown:
         close = difflib.get_close_matches(unknown[0], COLUMNS, n=1)

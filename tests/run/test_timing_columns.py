@@ -37,6 +37,8 @@ def test_names_are_checked_with_the_valid_ones_listed():
         check_columns([3])
     with pytest.raises(ValueError, match="give at least one of runs"):
         check_columns([])
+    with pytest.raises(ValueError, match="columns: give a list of names from runs, failed"):
+        check_columns(5)  # type: ignore[arg-type]
 
 
 def test_the_result_checks_its_columns_whenever_they_are_set():
