@@ -620,7 +620,10 @@ def _overlapped(t: ChainTiming, speedup: float | None) -> bool | None:
     if speedup is None:
         return None
     overlaps = t.overlaps
-    if overlaps:
+    # Streams judge only when most runs could be judged by them: a quick branch's stream, slowed
+    # on a busy machine, can outlast the cut-off in a few runs and, apart from a slow branch's
+    # stream however they were served, would have those few runs say "did not overlap".
+    if overlaps and 2 * len(overlaps) > len(t.all_runs):
         return stats.median(overlaps) >= OVERLAP_MIN_SHARE
     medians = [stats.median(v) for v in t.branches.values() if v]
     if len(medians) < 2 or not t.all_runs:
