@@ -478,7 +478,7 @@ def test_streams_judge_overlap_only_when_most_runs_could_be_judged_by_them():
     timing = ChainTiming("m", branches={"s": [], "l": []})
     for i in range(7):
         # in two runs the quick branch's stream, slowed down, is long enough to count
-        end = 0.08 if i < 2 else 0.063
+        end = 0.11 if i < 2 else 0.063
         quick = BranchRun(start=0.0, end=end, ttft=0.05, chunks=7, status="ok")
         slow = BranchRun(start=0.0, end=0.21, ttft=0.15, chunks=12, status="ok")
         timing.add(RunRecord(round=i, total=0.212, branches={"s": quick, "l": slow}))
