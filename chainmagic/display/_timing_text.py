@@ -339,8 +339,8 @@ def _table(result: Any, rows: list[Any], precision: int) -> list[str]:
 
     def line(cells: list[str]) -> str:
         out = [
-            cell.ljust(width) if align == "<" else cell.rjust(width)
-            for cell, width, (_, _, _, align) in zip(cells, widths, columns)
+            text.ljust(width) if align == "<" else text.rjust(width)
+            for text, width, (_, _, _, align) in zip(cells, widths, columns)
         ]
         return _GAP.join(out).rstrip()
 
