@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from chainmagic.run.timing_columns import COLUMNS, check_columns
+
 __all__ = [
     "COLUMNS",
     "MAX_CONCURRENCY",
@@ -25,10 +27,6 @@ __all__ = [
 
 MAX_RUNS = 100_000
 MAX_CONCURRENCY = 1024
-COLUMNS = (
-    "runs", "failed", "median", "mean", "min", "max", "p50", "p90", "p95", "p99",
-    "ttft", "itl", "tpot", "tokens_per_s", "error_rate", "goodput", "ratio",
-)  # fmt: skip
 SLO_METRICS = ("ttft", "total", "itl", "tpot")
 
 
@@ -97,13 +95,12 @@ def read_columns(text: str | None) -> list[str] | None:
     """``--columns``: names from :data:`COLUMNS` (None when not given: the default set)."""
     if text is None:
         return None
-    columns = _items("--columns", text)
-    unknown = [c for c in columns if c not in COLUMNS]
-    if unknown:
-        raise OptionError(
-            f"--columns: unknown {', '.join(unknown)}; choose from {', '.join(COLUMNS)}"
-        )
-    return list(dict.fromkeys(columns))
+    try:
+        return check_columns(_items("--columns", text), "--columns")
+    except OptionError:
+        raise
+    except ValueError as exc:
+        raise OptionError(str(exc)) from None
 
 
 def read_concurrency(text: str | None) -> list[int]:

@@ -67,8 +67,8 @@ def test_golden_table_of_one_chain(ip: Any, mask: Any) -> None:
     assert [set(d) for d in ran.outputs] == [{"text/plain", "text/html", TIMING_MIME}]
     text = re.sub(r"\b\d+(\.\d+)?k?/s\b", "RATE", ran.outputs[0]["text/plain"])
     assert squeeze(text, mask) == (
-        "chain runs median mean ± std min max ttft itl tokens vs fastest\n"
-        "joke_chain 3 T T ± T T T T T RATE 1.00×\n"
+        "chain runs median mean ± std ttft itl tokens vs fastest\n"
+        "joke_chain 3 T T ± T T T RATE 1.00×\n"
         "\n"
         "joke_chain: T ± T per run (mean ± std. dev. of 3 runs)\n"
         "\n"
@@ -230,6 +230,12 @@ def test_widgets_on_ends_with_the_static_text_and_html(ip: Any) -> None:
             "p95, p99, ttft, itl, tpot, tokens_per_s, error_rate, goodput, ratio",
         ),
         (
+            "%chaintime -i topic=bear joke_chain --columns medain,p90",
+            "--columns: unknown medain (did you mean median?); choose from runs, failed, median, mean, "
+            "min, max, p50, p90, p95, p99, ttft, itl, tpot, tokens_per_s, error_rate, goodput, "
+            "ratio",
+        ),
+        (
             "%chaintime -i topic=bear joke_chain --concurrency 1,0",
             "--concurrency 0: each level is a whole number from 1 to 1024",
         ),
@@ -272,6 +278,22 @@ def test_usage_errors(ip: Any, line: str, message: str) -> None:
     assert str(ran.error) == message
     assert ran.stderr == f"UsageError: {message}\n"
     assert ran.outputs == []
+
+
+def test_columns_choose_the_columns_of_the_text_and_the_html(ip: Any, mask: Any) -> None:
+    ran = ip.ok("%chaintime -i topic=bear joke_chain -n 2 -w 0 --columns ttft,median,error_rate")
+    text, page = ran.outputs[0]["text/plain"], ran.outputs[0]["text/html"]
+    assert squeeze(text, mask).splitlines()[:2] == ["chain ttft median errors", "joke_chain T T 0%"]
+    table = page[: page.index("</table>")]
+    assert re.findall(r"<th[^>]*>([^<]*)</th>", table) == ["chain", "ttft", "median", "errors"]
+
+
+def test_a_wrong_column_set_on_a_result_fails_the_cell_in_one_line(ip: Any) -> None:
+    ip.ok("timing = %chaintime -i topic=bear joke_chain -n 1 -w 0 -q -o")
+    ran = ip("timing.columns = ['median', 'p95', 'speed']")
+    assert type(ran.error) is ValueError
+    assert str(ran.error).startswith("columns: unknown speed; choose from runs, failed, median")
+    assert ip("timing.columns").value is None  # unchanged
 
 
 def test_an_unknown_statistic_is_a_usage_error(ip: Any) -> None:

@@ -31,6 +31,8 @@ from chainmagic.display._style import (
 from chainmagic.display._timing_plots import timing_plots
 from chainmagic.display._timing_text import (
     LABEL_WIDTH,
+    column_cells,
+    column_heading,
     format_time,
     notes,
     overlap_note,
@@ -38,12 +40,13 @@ from chainmagic.display._timing_text import (
     ratio_cell,
     speedup_head,
     stopped_note,
+    table_columns,
 )
 
 __all__ = ["fastest_label", "timing_html"]
 
 _ROOT = f"font-family:{SANS};color:{FG};display:flex;flex-direction:column;gap:10px;max-width:100%"
-_CELL = f"padding:3px 8px;border-bottom:1px solid {BORDER};text-align:right;white-space:nowrap"
+_CELL = f"padding:3px 6px;border-bottom:1px solid {BORDER};text-align:right;white-space:nowrap"
 _NUM = f"{_CELL};font-family:{MONO}"
 _CAPTION = f"color:{MUTED};font-size:11px;margin-top:2px"
 OUTLIER_CUT = 3.0  # the bars' axis ends at most this many times the largest median
@@ -102,27 +105,15 @@ def _pct(x: float) -> str:
 
 
 def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> str:
-    has_p95 = any(r.p95 is not None for r in rows)
-    has_failures = any(r.failures for r in rows)
-    heads = ["chain", "runs"] + (["failed"] if has_failures else [])
-    heads += ["median", "mean ± std", "min", "max"] + (["p95"] if has_p95 else [])
-    heads += ["ttft", "vs baseline" if result.baseline else "vs fastest"]
+    columns = table_columns(result, rows)
+    heads = ["chain", *(column_heading(result, c) for c in columns)]
+    left = {0} | {i + 1 for i, c in enumerate(columns) if c == "ratio"}
     head = "".join(
         f'<th style="{_CELL};color:{MUTED};font-weight:600'
-        f'{";text-align:left" if i in (0, len(heads) - 1) else ""}">{html.escape(h)}</th>'
+        f'{";text-align:left" if i in left else ""}">{html.escape(h)}</th>'
         for i, h in enumerate(heads)
     )
-    body = [
-        _row(
-            result,
-            row,
-            best=row.label == best,
-            failed=has_failures,
-            p95=has_p95,
-            precision=precision,
-        )
-        for row in rows
-    ]
+    body = [_row(result, row, columns, best=row.label == best, precision=precision) for row in rows]
     # In a narrow output the table scrolls on its own (its columns are numbers: wrapping them would
     # be harder to read than scrolling), and the rest of the view stays in place.
     return (
@@ -133,34 +124,26 @@ def _table(result: Any, rows: list[Any], best: str | None, precision: int) -> st
     )
 
 
-def _row(result: Any, row: Any, *, best: bool, failed: bool, p95: bool, precision: int) -> str:
-    def t(value: float | None) -> str:
-        return f'<td style="{_NUM}">{html.escape(format_time(value, precision))}</td>'
-
+def _row(result: Any, row: Any, columns: list[str], *, best: bool, precision: int) -> str:
     badge = f' <span style="font-size:85%">{swatch(OK, shape="50%")}fastest</span>' if best else ""
     # The fastest row is marked by a bar at its left edge, not a tinted row: muted text (the
     # intervals) on a tint drops below 4.5:1.
     mark = f"box-shadow:inset 3px 0 0 {OK}" if best else ""
     cells = [
         f'<td style="{_CELL};text-align:left;font-family:{MONO};{mark}">'
-        f"<b>{_label(row.label)}</b>{badge}</td>",
-        f'<td style="{_NUM}">{row.runs}</td>',
+        f"<b>{_label(row.label)}</b>{badge}</td>"
     ]
-    if failed:
-        timing = result.chains.get(row.label)
-        tip = error_text(timing.last_error) if timing and timing.last_error else ""
-        style = f"{_NUM};font-weight:{'bold' if row.failures else 'normal'}"
-        cells.append(f'<td style="{style}" title="{html.escape(tip)}">{row.failures}</td>')
-    spread = (
-        f"{format_time(row.mean, precision)} ± {format_time(row.stdev, precision)}"
-        if row.runs
-        else "—"
-    )
-    cells += [t(row.median), f'<td style="{_NUM}">{html.escape(spread)}</td>', t(row.min)]
-    cells.append(t(row.max))
-    if p95:
-        cells.append(t(row.p95))
-    cells += [t(row.ttft), _ratio_td(row)]
+    for column in columns:
+        if column == "ratio":
+            cells.append(_ratio_td(row))
+        elif column == "failed":
+            timing = result.chains.get(row.label)
+            tip = error_text(timing.last_error) if timing and timing.last_error else ""
+            style = f"{_NUM};font-weight:{'bold' if row.failures else 'normal'}"
+            cells.append(f'<td style="{style}" title="{html.escape(tip)}">{row.failures}</td>')
+        else:
+            text = column_cells(row, column, precision)
+            cells.append(f'<td style="{_NUM}">{html.escape(text)}</td>')
     best_class = ' class="chainmagic-best"' if best else ""
     return f'<tr{best_class} style="background:none">{"".join(cells)}</tr>'
 

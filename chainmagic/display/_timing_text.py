@@ -28,10 +28,13 @@ from chainmagic.display._common import (
     one_line,
     plural,
 )
+from chainmagic.run.timing_columns import HEADINGS, cell, shown_columns
 from chainmagic.run.units import UNITS
 
 __all__ = [
     "LABEL_WIDTH",
+    "column_cells",
+    "column_heading",
     "format_rate",
     "format_time",
     "notes",
@@ -43,6 +46,7 @@ __all__ = [
     "speedup_head",
     "speedup_line",
     "stopped_note",
+    "table_columns",
     "timeit_line",
     "timing_text",
 ]
@@ -274,49 +278,71 @@ def _timing_text(result: Any) -> str:
     return "\n".join(lines)
 
 
+def column_heading(result: Any, column: str) -> str:
+    """A column's heading in the text and HTML tables (the ratio's says what it compares to)."""
+    if column == "ratio":
+        return "vs baseline" if result.baseline else "vs fastest"
+    return {"tokens_per_s": "tokens"}.get(column, HEADINGS.get(column, column))
+
+
+def column_cells(row: Any, column: str, precision: int) -> str:
+    """One cell of the text and HTML tables: :func:`~chainmagic.run.timing_columns.cell` with
+    ``-p`` honoured, the ratio with its interval, and rates in the compact ``812/s`` form."""
+    if column == "ratio":
+        return ratio_cell(row)
+    if column == "tokens_per_s":
+        return format_rate(getattr(row, "tokens_per_s", None))
+    return cell(row, column, lambda v: format_time(v, precision))
+
+
+def table_columns(result: Any, rows: list[Any]) -> list[str]:
+    """The columns the tables show: ``result.columns`` in its order, or the default set."""
+    return shown_columns(getattr(result, "columns", None), rows)
+
+
+def _width(column: str, precision: int) -> int:
+    """A column's fixed width (0: from its cells): times never move the columns after them."""
+    tw = time_width(precision)
+    if column == "mean":
+        return 2 * tw + 3
+    if column == "tokens_per_s":
+        return 8
+    if column in ("runs", "failed", "ratio", "error_rate", "goodput"):
+        return 0
+    return tw
+
+
 def _table(result: Any, rows: list[Any], precision: int) -> list[str]:
     """Fixed-width rows; column widths depend on labels and counts, never on measured times."""
     tw = time_width(precision)
 
-    def t(value: float | None) -> str:
-        return format_time(value, precision)
-
     def spread(row: Any) -> str:
         if not row.runs:
             return "—"
-        return f"{t(row.mean).rjust(tw)} ± {t(row.stdev).rjust(tw)}"
+        t = format_time
+        return f"{t(row.mean, precision).rjust(tw)} ± {t(row.stdev, precision).rjust(tw)}"
 
-    columns: list[tuple[str, list[str], int]] = [  # header, cells, fixed width (0: from cells)
-        ("chain", [one_line(r.label, LABEL_WIDTH) for r in rows], 0),
-        ("runs", [str(r.runs) for r in rows], 0),
+    names = table_columns(result, rows)
+    columns = [("chain", [one_line(r.label, LABEL_WIDTH) for r in rows], 0, "<")]
+    for name in names:
+        if name == "mean":
+            cells = [spread(r) for r in rows]
+        else:
+            cells = [column_cells(r, name, precision) for r in rows]
+        # The ratio is read from the left ("1.05× [0.98, 1.12] n.s."); last, it is not padded.
+        columns.append((column_heading(result, name), cells, _width(name, precision),
+                        "<" if name == "ratio" else ">"))  # fmt: skip
+    widths = [
+        max(len(head), fixed or max((len(c) for c in cells), default=0))
+        for head, cells, fixed, _ in columns
     ]
-    if any(r.failures for r in rows):
-        columns.append(("failed", [str(r.failures) for r in rows], 0))
-    columns += [
-        ("median", [t(r.median) for r in rows], tw),
-        ("mean ± std", [spread(r) for r in rows], 2 * tw + 3),
-        ("min", [t(r.min) for r in rows], tw),
-        ("max", [t(r.max) for r in rows], tw),
-    ]
-    for q in ("p90", "p95", "p99"):  # each only once the runs support it
-        if any(getattr(r, q, None) is not None for r in rows):
-            columns.append((q, [t(getattr(r, q, None)) for r in rows], tw))
-    columns.append(("ttft", [t(r.ttft) for r in rows], tw))
-    if any(getattr(r, "itl", None) is not None for r in rows):  # streamed runs only
-        columns.append(("itl", [t(getattr(r, "itl", None)) for r in rows], tw))
-    if any(getattr(r, "tokens_per_s", None) is not None for r in rows):
-        rates = [getattr(r, "tokens_per_s", None) for r in rows]
-        columns.append(("tokens", [format_rate(v) for v in rates], 8))
-    widths = [max(len(head), fixed or max(len(c) for c in cells)) for head, cells, fixed in columns]
 
     def line(cells: list[str]) -> str:
-        out = [cells[0].ljust(widths[0])]
-        out += [cell.rjust(width) for cell, width in zip(cells[1:-1], widths[1:])]
-        out.append(cells[-1])  # the ratio: last, and unpadded, so its width shifts nothing
+        out = [
+            text.ljust(width) if align == "<" else text.rjust(width)
+            for text, width, (_, _, _, align) in zip(cells, widths, columns)
+        ]
         return _GAP.join(out).rstrip()
 
-    lead = "vs baseline" if result.baseline else "vs fastest"
-    out = [line([head for head, _, _ in columns] + [lead])]
-    for i, row in enumerate(rows):
-        out.append(line([cells[i] for _, cells, _ in columns] + [ratio_cell(row)]))
-    return out
+    heads = line([head for head, _, _, _ in columns])
+    return [heads, *(line([cells[i] for _, cells, _, _ in columns]) for i in range(len(rows)))]

@@ -3,10 +3,11 @@
 For each ``--concurrency`` level ``c`` and each chain, ``c`` workers each make ``runs`` runs one
 after another (a closed loop: a worker starts its next run as its last one ends), so ``c`` runs
 are in flight until the workers finish. What a level reports is measured, not assumed: the peak
-and time-averaged number of runs actually in flight, requests and output tokens per second over
-the level's wall time, latency percentiles, and the share meeting ``--slo`` (goodput). A server
-that serves one request at a time shows it as latency growing with ``c`` while requests/s stays
-flat.
+and time-averaged number of runs actually in flight (averaged until the first worker has made all
+its runs: the ramp-down after it is the fixed run count's, not the load's), requests and output
+tokens per second over the level's wall time, latency percentiles, and the share meeting
+``--slo`` (goodput). A server that serves one request at a time shows it as latency growing with
+``c`` while requests/s stays flat.
 """
 
 from __future__ import annotations
@@ -110,6 +111,12 @@ def run_load(
         import asyncio
 
         flight = {"now": 0, "peak": 0, "area": 0.0, "last": perf_counter()}
+        steady: list[tuple[float, float]] = []  # (area, time) when the first worker ran out
+
+        def ran_out() -> None:
+            if not steady:
+                change(0)
+                steady.append((flight["area"], flight["last"]))
 
         def change(by: int) -> None:
             now = perf_counter()
@@ -119,6 +126,12 @@ def run_load(
             flight["peak"] = max(flight["peak"], flight["now"])
 
         async def worker(index: int) -> None:
+            try:
+                await runs_of(index)
+            finally:
+                ran_out()
+
+        async def runs_of(index: int) -> None:
             for i in range(per_worker):
                 if max_time is not None and perf_counter() - session_start > max_time:
                     result.stopped_early = True
@@ -147,7 +160,12 @@ def run_load(
         change(0)
         result.duration = end - begin
         result.peak_in_flight = int(flight["peak"])
-        result.mean_in_flight = flight["area"] / result.duration if result.duration > 0 else 0.0
+        # The mean in flight is taken while every worker still had runs to make: after the first
+        # one runs out, the count falls by design of a fixed number of runs (the others end at
+        # different times), which says nothing of how many runs the harness kept in flight.
+        area, until = steady[0] if steady else (flight["area"], end)
+        window = until - begin
+        result.mean_in_flight = area / window if window > 0 else 0.0
 
     with contextlib.redirect_stdout(io.StringIO()):
         run_on_loop(session())

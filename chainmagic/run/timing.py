@@ -52,8 +52,9 @@ AUTO_MIN_ROUNDS = 6  # the fewest runs whose median has a 95 % order-statistic i
 AUTO_MAX_TIME = 60.0  # -n auto's default time budget (seconds)
 STREAMED_SHARE = 0.2  # a branch that streams for less of its time than this is not judged by it
 # ... nor one whose stream is shorter than this share of the quickest branch's wait for its first
-# token: such a stream can end before a slower-starting branch begins, served together or not
-STREAM_VS_FIRST_TOKEN = 0.5
+# token: such a stream can end before a slower-starting branch begins, served together or not.
+# At 0.5 a small model's few tokens (14 ms after a 45 ms wait), slowed by a busy machine, counted.
+STREAM_VS_FIRST_TOKEN = 1.0
 OUTPUT_KEEP = 2000  # characters of each distinct output kept (output stability, side by side)
 
 

@@ -9,6 +9,7 @@ a running server.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hmac
 import json
 import time
@@ -19,7 +20,7 @@ from typing import Any
 from chainmagic.testing import protocol, wire
 from chainmagic.testing.replies import Replier, Replies
 from chainmagic.testing.responses import send_error, send_failure, send_json, send_stream
-from chainmagic.testing.state import Failure, Faults, RecordedRequest, Stats
+from chainmagic.testing.state import Failure, Faults, RecordedRequest, Stats, StreamTiming
 
 DEFAULT_MODELS = ("gpt-4o-mini", "text-embedding-3-small")
 SPOILS = ("malformed", "no_choices")
@@ -40,6 +41,9 @@ _BAD_KEY = (  # never includes the key it received: test logs must not leak secr
 )
 
 Handler = Callable[[Any, asyncio.StreamWriter, bool], Awaitable[bool]]
+# The loop's time when the request being answered arrived (each connection is its own task, so
+# its own context): a stream's timing is counted from it, as its latency is.
+_ARRIVED: contextvars.ContextVar[float] = contextvars.ContextVar("arrived")
 
 
 class _BadRequest(Exception):
@@ -168,6 +172,12 @@ class OpenAIApp:
         return self._stats.last_request
 
     @property
+    def stream_timings(self) -> list[StreamTiming]:
+        """When each streamed answer's writes left the server, counted from the request's
+        arrival (the latest 1000, oldest first): what the server delivered of its schedule."""
+        return self._stats.streams
+
+    @property
     def pending_faults(self) -> tuple[int, int]:
         """(failures, stream cuts) armed but not yet consumed."""
         return self._faults.pending
@@ -203,6 +213,7 @@ class OpenAIApp:
         self, request: wire.Request, payload: Any, bad_json: bool, writer: asyncio.StreamWriter
     ) -> bool:
         keep = request.keep_alive
+        _ARRIVED.set(asyncio.get_running_loop().time())
         limited = self._over_rate()  # counted on arrival, answered after the latency
         delay = self._latency_for(request)
         if delay > 0:
@@ -300,14 +311,21 @@ class OpenAIApp:
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         include_usage = include_usage and not self.ignore_stream_options
         stream = protocol.chat_stream(completion, include_usage=include_usage)
-        return await send_stream(
-            writer,
-            stream,
-            keep,
-            chunk_delay=self.chunk_delay,
-            cut_after=self._faults.take_cut(),
-            spoil=self._faults.take_spoiled(),
-        )
+        written: list[float] = []
+        try:
+            return await send_stream(
+                writer,
+                stream,
+                keep,
+                chunk_delay=self.chunk_delay,
+                cut_after=self._faults.take_cut(),
+                spoil=self._faults.take_spoiled(),
+                written=written,
+            )
+        finally:
+            arrived = _ARRIVED.get(None)
+            if arrived is not None and written:
+                self._stats.streamed(StreamTiming(tuple(t - arrived for t in written)))
 
     async def _embeddings(self, payload: Any, writer: asyncio.StreamWriter, keep: bool) -> bool:
         body = _require_object(payload)

@@ -80,28 +80,30 @@ async def send_stream(
     chunk_delay: float,
     cut_after: int | None,
     spoil: str | None = None,
+    written: list[float] | None = None,
 ) -> bool:
-    """Server-sent events in a chunked body, ``chunk_delay`` apart.
+    """Server-sent events in a chunked body, the chunks of text ``chunk_delay`` apart.
 
     With ``cut_after`` only that many body events are sent and the caller must
     drop the connection (we return False): no finish_reason, no ``[DONE]``, no
     terminating chunk, which is what a network failure mid-stream looks like.
+    ``written`` gets the loop's time of each write.
     """
-    events = [_sse(chunk) for chunk in stream.body]
+    events = [(_sse(chunk), _has_text(chunk)) for chunk in stream.body]
     if spoil == "no_choices":  # chunks of another shape: never a choice, never a finish_reason
         cut_after = None
         empty = {"id": "chatcmpl-spoiled", "object": "chat.completion.chunk", "choices": []}
-        events = [_sse(empty)] * 3 + [DONE_EVENT]
+        events = [(_sse(empty), True)] * 3 + [(DONE_EVENT, False)]
     elif cut_after is None:
-        events += [_sse(chunk) for chunk in stream.tail]
-        events.append(DONE_EVENT)
+        events += [(_sse(chunk), False) for chunk in stream.tail]
+        events.append((DONE_EVENT, False))
     else:
         events = events[: max(0, cut_after)]
     if spoil == "malformed":  # a broken event after the first one, where the text would be
-        events.insert(1, b'data: {"id": "broken", "choices": [\n\n')
-    frames = [wire.render_chunk(event) for event in events]
+        events.insert(1, (b'data: {"id": "broken", "choices": [\n\n', True))
+    frames = [(wire.render_chunk(event), paced) for event, paced in events]
     if cut_after is None:
-        frames.append(wire.LAST_CHUNK)
+        frames.append((wire.LAST_CHUNK, False))
     head = wire.render_head(
         200,
         {
@@ -112,12 +114,42 @@ async def send_stream(
             "x-request-id": _request_id(),
         },
     )
-    frames[0:0] = [head]
-    if len(frames) > 1:  # the head travels with the first event
-        frames[0:2] = [frames[0] + frames[1]]
-    for index, frame in enumerate(frames):
-        if index and chunk_delay > 0:
-            await asyncio.sleep(chunk_delay)
-        writer.write(frame)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for slot, data in enumerate(_bursts(head, frames)):
+        # Each burst is due at an absolute time, start + slot · chunk_delay: a relative sleep
+        # overshoots (the selector rounds its timeout up to the millisecond, a busy machine adds
+        # more) and the overshoots would add up, so the stream would be slower than it was told.
+        wait = start + slot * chunk_delay - loop.time()
+        if slot and wait > 0:
+            await asyncio.sleep(wait)
+        writer.write(data)
+        if written is not None:
+            written.append(loop.time())
         await writer.drain()
     return keep and cut_after is None
+
+
+def _has_text(chunk: dict[str, Any]) -> bool:
+    """Whether a chunk carries text: those are the ones ``chunk_delay`` spaces out."""
+    choices = chunk.get("choices") or [{}]
+    return bool((choices[0].get("delta") or {}).get("content"))
+
+
+def _bursts(head: bytes, frames: list[tuple[bytes, bool]]) -> list[bytes]:
+    """The bytes to write at each tick of the stream, one write per tick.
+
+    ``chunk_delay`` is the time between chunks of text, as a server's decoding step would space
+    them: the head and the role chunk travel with the first text chunk (so the first token comes
+    ``latency`` after the request, not ``latency + chunk_delay``), and the finish, usage and
+    ``[DONE]`` frames with the last one.
+    """
+    bursts = [head]
+    text_seen = False
+    for data, paced in frames:
+        if paced and text_seen:
+            bursts.append(data)
+        else:
+            bursts[-1] += data
+        text_seen = text_seen or paced
+    return bursts

@@ -35,6 +35,32 @@ class Failure:
     body: Any = None  # sent as is instead of OpenAI's envelope: a dict/list as JSON, a str as text
 
 
+@dataclass(frozen=True)
+class StreamTiming:
+    """When a streamed answer left the server: each write, in seconds from the request's arrival.
+
+    The server's side of a stream, to set against what a client measured: the client's TTFT and
+    ITL also hold its own cost of sending the request and reading the chunks.
+    """
+
+    writes: tuple[float, ...]
+
+    @property
+    def ttft(self) -> float | None:
+        """Arrival to the first write (it carries the first text, when there is any)."""
+        return self.writes[0] if self.writes else None
+
+    @property
+    def itl(self) -> float | None:
+        """The mean gap between writes after the first (None for a single write)."""
+        if len(self.writes) < 2:
+            return None
+        return (self.writes[-1] - self.writes[0]) / (len(self.writes) - 1)
+
+
+STREAMS_KEPT = 1000  # the server remembers this many streams' timings (the latest)
+
+
 class Stats:
     """Request counters: totals, client retries, concurrency, per-endpoint counts."""
 
@@ -50,6 +76,7 @@ class Stats:
             self.max_in_flight = 0
             self._counts: Counter[str] = Counter()
             self.last_request: RecordedRequest | None = None
+            self._streams: deque[StreamTiming] = deque(maxlen=STREAMS_KEPT)
 
     def begin(self, method: str, path: str, headers: dict[str, str], body: Any) -> None:
         """Count a request as it arrives (before latency, auth or faults apply)."""
@@ -66,6 +93,15 @@ class Stats:
     def end(self) -> None:
         with self._lock:
             self.in_flight -= 1
+
+    def streamed(self, timing: StreamTiming) -> None:
+        with self._lock:
+            self._streams.append(timing)
+
+    @property
+    def streams(self) -> list[StreamTiming]:
+        with self._lock:
+            return list(self._streams)
 
     @property
     def counts(self) -> dict[str, int]:

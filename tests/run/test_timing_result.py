@@ -474,6 +474,18 @@ def test_a_quick_branch_done_before_a_slow_one_starts_streaming_says_nothing_of_
     assert RunRecord(round=0, total=0.21, branches={"s": quick, "l": slow}).overlap is None
 
 
+def test_streams_judge_overlap_only_when_most_runs_could_be_judged_by_them():
+    timing = ChainTiming("m", branches={"s": [], "l": []})
+    for i in range(7):
+        # in two runs the quick branch's stream, slowed down, is long enough to count
+        end = 0.11 if i < 2 else 0.063
+        quick = BranchRun(start=0.0, end=end, ttft=0.05, chunks=7, status="ok")
+        slow = BranchRun(start=0.0, end=0.21, ttft=0.15, chunks=12, status="ok")
+        timing.add(RunRecord(round=i, total=0.212, branches={"s": quick, "l": slow}))
+    assert timing.overlaps == [0.0, 0.0]  # two runs of seven: not enough to say
+    assert TimingResult({"m": timing}).rows[0].overlapped is True  # the medians judge: it saved
+
+
 def test_without_streams_a_map_is_judged_by_what_it_saved_of_what_it_could():
     def map_of(own: float, a: float, b: float) -> ChainTiming:
         return ChainTiming("m", all_runs=[own] * 3, branches={"a": [a] * 3, "b": [b] * 3})

@@ -91,14 +91,42 @@ def test_stream_without_usage_has_no_usage_chunk(client):
     assert all(c.usage is None for c in chunks)
 
 
-def test_chunk_delay_spaces_out_chunks(client, openai_server):
+def test_chunk_delay_spaces_out_the_chunks_of_text(client, openai_server):
     import time
 
-    openai_server.chunk_delay = 0.05
+    openai_server.latency, openai_server.chunk_delay = 0.05, 0.2
     start = time.perf_counter()
+    stamps = [
+        time.perf_counter() - start
+        for chunk in client.chat.completions.create(model="m", messages=USER, stream=True)
+        if chunk.choices and chunk.choices[0].delta.content
+    ]
+    assert len(stamps) == 3  # hello, there, world: two gaps of 200 ms
+    assert stamps[-1] - stamps[0] >= 0.39
+    # the first text comes `latency` after the request, not one chunk_delay later
+    assert 0.05 <= stamps[0] < 0.2
+
+
+def test_the_server_keeps_when_each_stream_left_it(client, openai_server):
+    openai_server.latency, openai_server.chunk_delay = 0.05, 0.1
+    assert openai_server.stream_timings == []
     list(client.chat.completions.create(model="m", messages=USER, stream=True))
-    # role + 3 words + finish + [DONE]/end: at least 4 gaps of 50 ms
-    assert time.perf_counter() - start >= 0.2
+    ask(client, "not streamed")
+    (timing,) = openai_server.stream_timings
+    assert len(timing.writes) == 3  # one write per chunk of text, the first with the head
+    assert 0.05 <= timing.ttft < 0.15  # counted from the request's arrival, as the latency is
+    assert 0.095 <= timing.itl < 0.15  # on schedule: the gaps do not add up their overshoots
+    openai_server.reset()
+    assert openai_server.stream_timings == []
+
+
+def test_a_stream_is_written_in_one_burst_per_chunk_of_text():
+    from chainmagic.testing.responses import _bursts
+
+    frames = [(b"role", False), (b"one", True), (b"two", True), (b"finish", False), (b"end", False)]
+    assert _bursts(b"head|", frames) == [b"head|roleone", b"twofinishend"]
+    assert _bursts(b"head|", [(b"role", False)]) == [b"head|role"]  # a stream cut after the role
+    assert _bursts(b"head|", []) == [b"head|"]
 
 
 def test_scripted_list_cycles(client, openai_server):
