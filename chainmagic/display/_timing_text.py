@@ -186,12 +186,22 @@ def stopped_note(result: Any) -> str:
 
 
 def format_rate(per_second: float | None) -> str:
-    """Output tokens per second, compact: ``812/s``, ``81.2k/s`` (``—`` when unknown)."""
+    """Output tokens per second in three digits: ``812/s``, ``25.0/s``, ``81.2k/s`` (``—`` when unknown).
+
+    Digits are fixed per magnitude (not ``:g``, which drops trailing zeros), so a column of rates
+    reads alike: ``25.0/s`` under ``11.2/s``, never ``25/s``.
+    """
     if per_second is None:
         return "—"
-    if per_second >= 1000:
-        return f"{per_second / 1000:.3g}k/s"
-    return f"{per_second:.3g}/s"
+    if per_second >= 999.5:
+        return (
+            f"{per_second / 1000:.1f}k/s" if per_second < 99_950 else f"{per_second / 1000:.0f}k/s"
+        )
+    if per_second >= 99.95:
+        return f"{per_second:.0f}/s"
+    if per_second >= 9.995:
+        return f"{per_second:.1f}/s"
+    return f"{per_second:.2f}/s"
 
 
 def notes(result: Any) -> list[str]:

@@ -459,3 +459,12 @@ def test_a_map_without_overlap_says_why_its_speedup_is_one() -> None:
     assert f"in parallel 99.0 ms)\n  {note}" in text
     assert note in timing_html(result)
     assert note not in timing_text(three())  # a map that did overlap says nothing of the kind
+
+
+def test_token_rates_in_a_column_keep_their_digits() -> None:
+    from chainmagic.display._timing_text import format_rate
+
+    rates = (None, 0.5, 9.996, 25.0, 11.24, 99.96, 812.4, 999.6, 81_234, 123_456)
+    assert [format_rate(x) for x in rates] == [
+        "—", "0.50/s", "10.0/s", "25.0/s", "11.2/s", "100/s", "812/s", "1.0k/s", "81.2k/s", "123k/s",
+    ]  # fmt: skip
