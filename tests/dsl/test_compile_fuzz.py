@@ -14,6 +14,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
+from alarms import raising_after
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,6 @@ from .test_fuzz import (
     ALPHABET,
     EXAMPLES,
     FUZZ,
-    alarm,
     cost,
     identifiers,
     mutated_example,
@@ -109,7 +109,7 @@ def check(source: str) -> None:
     lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     started = time.thread_time()  # CPU time, collector paused: see test_fuzz.check
     try:
-        with alarm(5.0), paused_gc():
+        with raising_after(5.0, TimeoutError("compile took more than 5 s")), paused_gc():
             cell = compile(source, NAMESPACE)
             if cell.chain is not None:
                 input_variables(cell.chain)
