@@ -16,12 +16,18 @@ __all__ = [
     "InputTokenDetails",
     "OutputTokenDetails",
     "SystemMessage",
+    "ToolCall",
+    "ToolCallChunk",
     "UsageMetadata",
+    "add_ai_message_chunks",
     "add_usage",
     "merge_content",
     "merge_dicts",
     "merge_lists",
     "message_text",
+    "subtract_usage",
+    "tool_call",
+    "tool_call_chunk",
 ]
 
 
@@ -46,6 +52,41 @@ class UsageMetadata(TypedDict, total=False):
     total_tokens: int
     input_token_details: InputTokenDetails
     output_token_details: OutputTokenDetails
+
+
+class ToolCall(TypedDict, total=False):
+    """A model's request to call a tool: its name, its arguments (parsed) and the call's id."""
+
+    name: str
+    args: dict[str, Any]
+    id: str | None
+    type: str
+
+
+class ToolCallChunk(TypedDict, total=False):
+    """A piece of a streamed tool call: ``args`` is raw JSON text; pieces join by ``index``."""
+
+    name: str | None
+    args: str | None
+    id: str | None
+    index: int | None
+    type: str
+
+
+def tool_call(*, name: str, args: dict[str, Any], id: str | None) -> ToolCall:
+    """A tool call as models return it (with the ``type`` tag LCEL puts on each)."""
+    return ToolCall(name=name, args=args, id=id, type="tool_call")
+
+
+def tool_call_chunk(
+    *,
+    name: str | None = None,
+    args: str | None = None,
+    id: str | None = None,
+    index: int | None = None,
+) -> ToolCallChunk:
+    """A streamed piece of a tool call."""
+    return ToolCallChunk(name=name, args=args, id=id, index=index, type="tool_call_chunk")
 
 
 class BaseMessage:
@@ -117,7 +158,7 @@ class AIMessage(BaseMessage):
 
     type = "ai"
     role = "assistant"
-    __slots__ = ("response_metadata", "usage_metadata")
+    __slots__ = ("response_metadata", "tool_calls", "usage_metadata")
 
     def __init__(
         self,
@@ -128,10 +169,15 @@ class AIMessage(BaseMessage):
         response_metadata: dict[str, Any] | None = None,
         usage_metadata: dict[str, int] | None = None,
         additional_kwargs: dict[str, Any] | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(content, id=id, name=name, additional_kwargs=additional_kwargs)
         self.response_metadata = response_metadata or {}
         self.usage_metadata = usage_metadata
+        # Each call carries its ``type`` tag, as LCEL's do, whether or not the caller wrote it.
+        self.tool_calls: list[dict[str, Any]] = [
+            {**call, "type": "tool_call"} for call in tool_calls or ()
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -139,6 +185,8 @@ class AIMessage(BaseMessage):
             out["response_metadata"] = dict(self.response_metadata)
         if self.usage_metadata:
             out["usage_metadata"] = dict(self.usage_metadata)
+        if self.tool_calls:
+            out["tool_calls"] = [dict(call) for call in self.tool_calls]
         return out
 
 
@@ -151,14 +199,7 @@ class AIMessageChunk(AIMessage):
     def __add__(self, other: object) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
             return NotImplemented
-        return AIMessageChunk(
-            merge_content(self.content, other.content),
-            id=self.id or other.id,
-            name=self.name or other.name,
-            response_metadata={**self.response_metadata, **other.response_metadata},
-            usage_metadata=add_usage(self.usage_metadata, other.usage_metadata),
-            additional_kwargs=merge_dicts(self.additional_kwargs, other.additional_kwargs),
-        )
+        return add_ai_message_chunks(self, other)
 
     def to_message(self) -> AIMessage:
         return AIMessage(
@@ -168,26 +209,70 @@ class AIMessageChunk(AIMessage):
             response_metadata=self.response_metadata,
             usage_metadata=self.usage_metadata,
             additional_kwargs=self.additional_kwargs,
+            tool_calls=self.tool_calls,
         )
 
 
-def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Sum two usage dicts key by key: nested token details add up too, ``None`` counts as nothing."""
-    if not a:
-        return _copy(b) if b else None
-    if not b:
-        return _copy(a)
+def add_ai_message_chunks(first: AIMessageChunk, *others: AIMessageChunk) -> AIMessageChunk:
+    """Several chunks joined into one, left to right (what ``a + b + c`` gives, in one pass).
+
+    Usage stays ``None`` when no chunk reports any, so a stream without counts does not grow a
+    row of zeros.
+    """
+    content, id, name = first.content, first.id, first.name
+    response_metadata = dict(first.response_metadata)
+    usage = first.usage_metadata
+    extra = first.additional_kwargs
+    calls = list(first.tool_calls)
+    for chunk in others:
+        content = merge_content(content, chunk.content)
+        id, name = id or chunk.id, name or chunk.name
+        response_metadata.update(chunk.response_metadata)
+        if chunk.usage_metadata is not None:
+            usage = _sum_usage(usage, chunk.usage_metadata, 1)
+        extra = merge_dicts(extra, chunk.additional_kwargs)
+        calls.extend(chunk.tool_calls)
+    return AIMessageChunk(
+        content,
+        id=id,
+        name=name,
+        response_metadata=response_metadata,
+        usage_metadata=usage,
+        additional_kwargs=extra,
+        tool_calls=calls,
+    )
+
+
+def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
+    """Sum two usage dicts key by key: nested token details add up too, ``None`` counts as zeros."""
+    return _sum_usage(a, b, 1)
+
+
+def subtract_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
+    """``a`` less ``b`` key by key (nested details too); a count never goes below zero."""
+    return _sum_usage(a, b, -1)
+
+
+_ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+
+
+def _sum_usage(a: dict[str, Any] | None, b: dict[str, Any] | None, sign: int) -> dict[str, Any]:
+    if not (a and b):  # LCEL: with one side missing the other is the answer, with both, zeros
+        return _copy(a or b or _ZERO_USAGE)
+    return _combine(a, b, sign)
+
+
+def _combine(a: dict[str, Any], b: dict[str, Any], sign: int) -> dict[str, Any]:
     out = _copy(a)
     for key, value in b.items():
-        mine = out.get(key)
-        if mine is None:
-            out[key] = _copy(value) if isinstance(value, dict) else value
-        elif value is None:
+        if value is None:
+            out.setdefault(key, None)
             continue
-        elif isinstance(mine, dict) and isinstance(value, dict):
-            out[key] = add_usage(mine, value)
+        mine = out.get(key)
+        if isinstance(value, dict):
+            out[key] = _combine(mine if isinstance(mine, dict) else {}, value, sign)
         else:
-            out[key] = mine + value
+            out[key] = max((mine or 0) + sign * value, 0)
     return out
 
 

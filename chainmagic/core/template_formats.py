@@ -59,7 +59,7 @@ def compile_template(text: str, template_format: str = "f-string") -> Compiled:
     if template_format == "jinja2":
         return _jinja2(text)
     raise TemplateError(
-        f"unknown template_format {template_format!r} (use one of: {', '.join(FORMATS)})"
+        f"Unsupported template format: {template_format} (use one of: {', '.join(FORMATS)})"
     )
 
 
@@ -178,7 +178,9 @@ def _render_nodes(nodes: Any, scopes: list[Any], out: list[str]) -> None:
             out.append(node)
         elif node[0] == "var":
             value = _lookup(node[1], scopes)
-            text = "" if value is None else format_value(value)
+            # mustache prints nothing for a missing value or an empty list or map (0 stays "0")
+            empty = value is None or (isinstance(value, (list, tuple, Mapping)) and not value)
+            text = "" if empty else format_value(value)
             if node[2]:
                 text = "".join(_ESCAPES.get(c, c) for c in text)
             out.append(text)

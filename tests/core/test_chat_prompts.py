@@ -174,7 +174,9 @@ def test_string_prompt_template_in_langchain_spelling(tmp_path):
     joined = PromptTemplate.from_template("{x} ") + "then {y}"
     assert joined.template == "{x} then {y}"
     assert joined.input_variables == ["x", "y"]
-    with pytest.raises(TemplateError, match="cannot add a mustache template"):
+    with pytest.raises(
+        TemplateError, match="Cannot add templates of different formats: a mustache"
+    ):
         PromptTemplate.from_template("{x}") + PromptTemplate.from_template(
             "{{y}}", template_format="mustache"
         )
@@ -182,8 +184,33 @@ def test_string_prompt_template_in_langchain_spelling(tmp_path):
 
 
 def test_validate_template_checks_given_input_variables():
-    with pytest.raises(TemplateError, match="do not match"):
+    with pytest.raises(TemplateError, match=r"missing input parameters from \['b'\]"):
         PromptTemplate(template="{a}", input_variables=["b"], validate_template=True)
+    # an extra name is harmless; without validation a stale list is replaced by the template's own
+    assert PromptTemplate(
+        template="{a}", input_variables=["a", "b"], validate_template=True
+    ).input_variables == ["a"]
+    assert PromptTemplate(template="{a} {c}", input_variables=["b"]).input_variables == ["a", "c"]
+
+
+def test_from_examples_joins_prefix_examples_and_suffix():
+    prompt = PromptTemplate.from_examples(
+        ["Q: a\nA: 1", "Q: b\nA: 2"], "Q: {q}\nA:", ["q"], example_separator="\n--\n", prefix="Go"
+    )
+    assert prompt.template == "Go\n--\nQ: a\nA: 1\n--\nQ: b\nA: 2\n--\nQ: {q}\nA:"
+    assert prompt.format(q="c").endswith("Q: c\nA:")
+
+
+def test_validate_template_only_warns_for_jinja2():
+    pytest.importorskip("jinja2")
+    with pytest.warns(UserWarning, match="Missing variables: {'a'} Extra variables: {'b'}"):
+        prompt = PromptTemplate(
+            template="{{ a }}",
+            input_variables=["b"],
+            template_format="jinja2",
+            validate_template=True,
+        )
+    assert prompt.input_variables == ["a"]
 
 
 def test_a_plain_input_for_several_variables_is_a_type_error():

@@ -12,7 +12,14 @@ from chainmagic.core import (
     HumanMessage,
     SystemMessage,
 )
-from chainmagic.core.messages import add_usage, message_text
+from chainmagic.core.messages import (
+    add_ai_message_chunks,
+    add_usage,
+    message_text,
+    subtract_usage,
+    tool_call,
+    tool_call_chunk,
+)
 
 
 def test_message_types_and_roles():
@@ -83,9 +90,63 @@ def test_chunk_usage_is_summed_key_by_key():
     a = AIMessageChunk("a", usage_metadata={"input_tokens": 1, "output_tokens": 1})
     b = AIMessageChunk("b", usage_metadata={"output_tokens": 2, "total_tokens": 9})
     assert (a + b).usage_metadata == {"input_tokens": 1, "output_tokens": 3, "total_tokens": 9}
-    assert add_usage(None, None) is None
+    assert add_usage(None, None) == {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
     assert add_usage({"x": 1}, None) == {"x": 1}
     assert add_usage(None, {"x": 1}) == {"x": 1}
+
+
+def test_chunks_without_usage_join_without_usage():
+    assert (AIMessageChunk("a") + AIMessageChunk("b")).usage_metadata is None
+    counted = AIMessageChunk("c", usage_metadata={"input_tokens": 2, "output_tokens": 1})
+    assert (AIMessageChunk("a") + counted).usage_metadata == {"input_tokens": 2, "output_tokens": 1}
+
+
+def test_subtract_usage_goes_key_by_key_and_never_below_zero():
+    big = {
+        "input_tokens": 10,
+        "output_tokens": 4,
+        "total_tokens": 14,
+        "input_token_details": {"cache_read": 6},
+    }
+    small = {
+        "input_tokens": 3,
+        "output_tokens": 9,
+        "total_tokens": 12,
+        "input_token_details": {"cache_read": 1, "audio": 2},
+    }
+    assert subtract_usage(big, small) == {
+        "input_tokens": 7,
+        "output_tokens": 0,
+        "total_tokens": 2,
+        "input_token_details": {"cache_read": 5, "audio": 0},
+    }
+    assert subtract_usage(big, None) == big
+    assert subtract_usage(None, None) == {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+
+
+def test_add_ai_message_chunks_joins_many_in_one_pass():
+    parts = [
+        AIMessageChunk("a", usage_metadata=None, id="run-1"),
+        AIMessageChunk("b", usage_metadata={"input_tokens": 1, "output_tokens": 1}),
+        AIMessageChunk("c", usage_metadata={"input_tokens": 2, "output_tokens": 3}),
+    ]
+    joined = add_ai_message_chunks(*parts)
+    assert joined.content == "abc"
+    assert joined.id == "run-1"
+    assert joined.usage_metadata == {"input_tokens": 3, "output_tokens": 4}
+    assert joined == parts[0] + parts[1] + parts[2]
+
+
+def test_tool_calls_are_tagged_and_kept():
+    message = AIMessage("", tool_calls=[{"name": "search", "args": {"q": "x"}, "id": "c1"}])
+    assert message.tool_calls == [tool_call(name="search", args={"q": "x"}, id="c1")]
+    assert message.tool_calls[0]["type"] == "tool_call"
+    assert message.to_dict()["tool_calls"][0]["name"] == "search"
+    first = AIMessageChunk("", tool_calls=[{"name": "a", "args": {}, "id": "1"}])
+    second = AIMessageChunk("", tool_calls=[{"name": "b", "args": {}, "id": "2"}])
+    assert [call["name"] for call in (first + second).tool_calls] == ["a", "b"]
+    assert (first + second).to_message().tool_calls[1]["id"] == "2"
+    assert tool_call_chunk(name="a", args='{"q"', index=0)["type"] == "tool_call_chunk"
 
 
 def test_a_chunk_plus_something_else_is_a_type_error():

@@ -48,6 +48,15 @@ def test_mustache_never_reads_attributes_of_inputs():
 
 def test_mustache_missing_values_render_empty_and_bad_sections_fail():
     assert compile_template("[{{x}}]", "mustache").render({}) == "[]"
+    shown = compile_template("[{{x}}]", "mustache")
+    assert [shown.render({"x": v}) for v in (None, [], {}, 0, False, "")] == [
+        "[]",
+        "[]",
+        "[]",
+        "[0]",
+        "[False]",
+        "[]",
+    ]
     with pytest.raises(TemplateError, match="never closed"):
         compile_template("{{#a}}x", "mustache")
     with pytest.raises(TemplateError, match="closes nothing"):
@@ -66,5 +75,5 @@ def test_jinja2_runs_sandboxed():
 
 
 def test_an_unknown_format_is_refused():
-    with pytest.raises(TemplateError, match="unknown template_format 'handlebars'"):
+    with pytest.raises(TemplateError, match="Unsupported template format: handlebars"):
         compile_template("x", "handlebars")
