@@ -52,6 +52,8 @@ for _mod in (
         if not _name.startswith("_"):
             TABLE.setdefault(_name, getattr(_mod, _name))
 TABLE["OutputParserException"] = parsers.OutputParserException
+# Private names LangChain's tests import, mapped to chainmagic's public function of the same job.
+TABLE["_convert_to_message_template"] = chat_prompts.message_template
 # Constants of LangChain's test set-up, not features: the installed pydantic's version.
 import pydantic as _pydantic
 from packaging.version import parse as _parse

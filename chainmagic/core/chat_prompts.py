@@ -11,10 +11,17 @@ variables inside. Each part is compiled once; a run only fills values in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from chainmagic.core.events import Run
-from chainmagic.core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from chainmagic.core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
 from chainmagic.core.prompt_values import ChatPromptValue
 from chainmagic.core.string_prompts import (
     BasePromptTemplate,
@@ -26,11 +33,13 @@ from chainmagic.core.template_formats import Compiled, TemplateError, compile_te
 __all__ = [
     "AIMessagePromptTemplate",
     "BaseMessagePromptTemplate",
+    "ChatMessagePromptTemplate",
     "ChatPromptTemplate",
     "HumanMessagePromptTemplate",
     "MessagesPlaceholder",
     "SystemMessagePromptTemplate",
     "convert_to_messages",
+    "message_template",
 ]
 
 ROLES: dict[str, type[BaseMessage]] = {
@@ -48,7 +57,7 @@ def _role_class(role: Any) -> type[BaseMessage]:
     if isinstance(role, str) and role in ROLES:
         return ROLES[role]
     known = ", ".join(sorted({*ROLES, "placeholder"}))
-    raise TemplateError(f"unknown message role {role!r} (use one of: {known}, or a message class)")
+    raise TemplateError(f"Unexpected message type: {role}. Use one of: {known}, or a message class")
 
 
 class BaseMessagePromptTemplate:
@@ -91,6 +100,8 @@ class BaseMessagePromptTemplate:
             )
             seen.update(dict.fromkeys(self.prompt.variables_in_order))
         else:
+            if partial_variables:  # LCEL refuses them too: which part would they fill?
+                raise TemplateError("Partial variables are not supported for list of templates")
             self.parts = [self._part(p, template_format) for p in content]
             for kind, value in self.parts:
                 for compiled in _compiled_in(kind, value):
@@ -126,7 +137,22 @@ class BaseMessagePromptTemplate:
         partial_variables: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> BaseMessagePromptTemplate:
-        return cls(template, template_format=template_format, partial_variables=partial_variables)
+        """A message template from text (or parts); ``input_variables`` is accepted and unused,
+        since the variables are always the template's own."""
+        kwargs.pop("input_variables", None)
+        return cls(
+            template,
+            template_format=template_format,
+            partial_variables=partial_variables,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_template_file(
+        cls, template_file: str | Path, encoding: str | None = None, **kwargs: Any
+    ) -> BaseMessagePromptTemplate:
+        """A message template read from a text file."""
+        return cls.from_template(Path(template_file).read_text(encoding=encoding), **kwargs)
 
     @property
     def input_variables(self) -> list[str]:
@@ -137,7 +163,7 @@ class BaseMessagePromptTemplate:
         if self.partial_variables:
             values = {**self.partial_variables, **values}
         if self.prompt is not None:
-            return self.message_class(self.prompt._compiled.render(values))
+            return self._message(self.prompt._compiled.render(values))
         content: list[Any] = []
         for kind, value in self.parts or ():
             if kind == "text":
@@ -149,7 +175,10 @@ class BaseMessagePromptTemplate:
                 content.append({"type": "image_url", "image_url": image})
             else:
                 content.append(dict(value))
-        return self.message_class(content)  # type: ignore[arg-type]
+        return self._message(content)
+
+    def _message(self, content: Any) -> BaseMessage:
+        return self.message_class(content)
 
     def format_messages(self, **values: Any) -> list[BaseMessage]:
         return [self.format(**values)]
@@ -188,6 +217,29 @@ class SystemMessagePromptTemplate(BaseMessagePromptTemplate):
 
 class AIMessagePromptTemplate(BaseMessagePromptTemplate):
     message_class = AIMessage
+
+
+class ChatMessagePromptTemplate(BaseMessagePromptTemplate):
+    """A message template for any role name: ``ChatMessagePromptTemplate.from_template(t, role=r)``."""
+
+    message_class = ChatMessage
+
+    def __init__(self, content: Any = None, *, role: str, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.role = role
+
+    def _message(self, content: Any) -> BaseMessage:
+        return ChatMessage(content, role=self.role)
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, role={self.role!r})"
+
+
+_TEMPLATE_FOR: dict[type[BaseMessage], type[BaseMessagePromptTemplate]] = {
+    HumanMessage: HumanMessagePromptTemplate,
+    SystemMessage: SystemMessagePromptTemplate,
+    AIMessage: AIMessagePromptTemplate,
+}
 
 
 class MessagesPlaceholder:
@@ -277,6 +329,7 @@ class ChatPromptTemplate(BasePromptTemplate):
         template_format: str = "f-string",
         partial_variables: Mapping[str, Any] | None = None,
         input_variables: list[str] | None = None,
+        validate_template: bool = False,
         name: str | None = None,
     ) -> None:
         self.template_format = template_format
@@ -287,11 +340,16 @@ class ChatPromptTemplate(BasePromptTemplate):
                 self.messages.extend(item.messages)
                 self.partial_variables = {**item.partial_variables, **self.partial_variables}
             else:
-                self.messages.append(_message_like(item, template_format))
+                self.messages.append(message_template(item, template_format))
         self.label = name
         self._required = self._variables()
-        if input_variables is not None:
-            self._required = tuple(input_variables)
+        # As for PromptTemplate: the variables are the messages' own; a given list is only checked.
+        if validate_template and input_variables is not None:
+            expected = set(self._required) | set(self.optional_variables)
+            if set(input_variables) != expected:
+                raise TemplateError(
+                    f"Got mismatched input_variables. Expected: {expected}. Got: {input_variables}"
+                )
 
     def _variables(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
@@ -407,7 +465,7 @@ class ChatPromptTemplate(BasePromptTemplate):
         self.extend([message])
 
     def extend(self, messages: Iterable[Any]) -> None:
-        self.messages.extend(_message_like(m, self.template_format) for m in messages)
+        self.messages.extend(message_template(m, self.template_format) for m in messages)
         self._required = self._variables()
 
     def __eq__(self, other: object) -> bool:
@@ -421,7 +479,7 @@ class ChatPromptTemplate(BasePromptTemplate):
     __hash__ = BasePromptTemplate.__hash__
 
 
-def _message_like(item: Any, template_format: str) -> MessageLike:
+def message_template(item: Any, template_format: str = "f-string") -> MessageLike:
     """One entry of ``from_messages``, in any of the forms LangChain users write."""
     if isinstance(item, (BaseMessage, BaseMessagePromptTemplate, MessagesPlaceholder)):
         return item
@@ -440,6 +498,9 @@ def _from_role(role: Any, content: Any, template_format: str) -> MessageLike:
     cls = _role_class(role)
     if not isinstance(content, (str, list, tuple)):
         raise TemplateError(f"a message's content must be text or a list of parts, got {content!r}")
+    template = _TEMPLATE_FOR.get(cls)
+    if template is not None:
+        return template(content, template_format=template_format)
     return BaseMessagePromptTemplate(content, template_format=template_format, message_class=cls)
 
 

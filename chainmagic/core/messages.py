@@ -12,6 +12,7 @@ __all__ = [
     "AIMessage",
     "AIMessageChunk",
     "BaseMessage",
+    "ChatMessage",
     "HumanMessage",
     "InputTokenDetails",
     "OutputTokenDetails",
@@ -21,6 +22,7 @@ __all__ = [
     "UsageMetadata",
     "add_ai_message_chunks",
     "add_usage",
+    "get_buffer_string",
     "merge_content",
     "merge_dicts",
     "merge_lists",
@@ -151,6 +153,28 @@ class SystemMessage(BaseMessage):
     type = "system"
     role = "system"
     __slots__ = ()
+
+
+class ChatMessage(BaseMessage):
+    """A message with any role name (``ChatMessage("hi", role="critic")``), for APIs that take one."""
+
+    type = "chat"
+    __slots__ = ("role",)  # type: ignore[misc]  # an instance's role, where other classes fix it
+
+    def __init__(self, content: Any = "", *, role: str, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.role = role  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and other.role == self.role  # type: ignore[attr-defined]
+
+    __hash__ = BaseMessage.__hash__
+
+    def __repr__(self) -> str:
+        return f"ChatMessage(content={self.content!r}, role={self.role!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "role": self.role}
 
 
 class AIMessage(BaseMessage):
@@ -340,6 +364,26 @@ def merge_content(a: Any, b: Any) -> Any:
                 return [*a[:-1], a[-1] + b]
             return [*a, b]
     return message_text(a) + message_text(b)
+
+
+def get_buffer_string(
+    messages: list[BaseMessage], human_prefix: str = "Human", ai_prefix: str = "AI"
+) -> str:
+    """Messages as one transcript, a ``Role: text`` line each (how a chat prompt reads as text)."""
+    lines = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            role = human_prefix
+        elif isinstance(message, AIMessage):
+            role = ai_prefix
+        elif isinstance(message, SystemMessage):
+            role = "System"
+        elif isinstance(message, ChatMessage):
+            role = message.role
+        else:
+            role = message.type
+        lines.append(f"{role}: {message.text}")
+    return "\n".join(lines)
 
 
 def message_text(content: Any) -> str:

@@ -153,7 +153,7 @@ def test_mustache_and_jinja2_chat_templates():
 
 
 def test_a_bad_entry_says_what_it_was():
-    with pytest.raises(TemplateError, match="unknown message role 'wizard'"):
+    with pytest.raises(TemplateError, match="Unexpected message type: wizard"):
         ChatPromptTemplate.from_messages([("wizard", "hi")])
     with pytest.raises(TemplateError, match="cannot make a prompt message from int"):
         ChatPromptTemplate.from_messages([3])

@@ -112,7 +112,7 @@ def test_a_placeholder_needs_messages():
 
 
 def test_an_unknown_role_is_refused_with_the_known_ones():
-    with pytest.raises(TemplateError, match=r"unknown message role 'robot' \(use one of: ai,"):
+    with pytest.raises(TemplateError, match=r"Unexpected message type: robot. Use one of: ai,"):
         ChatPromptTemplate.from_messages([("robot", "beep")])
     with pytest.raises(TemplateError, match="cannot make a prompt message from int"):
         ChatPromptTemplate.from_messages([42])
