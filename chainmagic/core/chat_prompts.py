@@ -65,7 +65,8 @@ class BaseMessagePromptTemplate:
 
     Content is one template string, or a list of parts: strings and ``{"type": "text", ...}`` become
     text parts, ``{"type": "image_url", ...}`` an image whose URL (and detail) may hold variables,
-    and any other dict passes through unchanged.
+    and any other dict (an image or file block, with its metadata) is kept with every string in it
+    filled in as a template.
     """
 
     message_class: ClassVar[type[BaseMessage]] = HumanMessage
@@ -126,7 +127,11 @@ class BaseMessagePromptTemplate:
                     }
                     return ("image_url", spec)
                 raise TemplateError("an image_url part needs a URL string or {'url': ...}")
-            return ("raw", dict(part))
+            if template_format == "jinja2":  # LCEL refuses it too: a sandbox per value is no use
+                raise TemplateError(
+                    "a dict part's values cannot be jinja2 templates: use f-string or mustache"
+                )
+            return ("data", _compile_values(part, template_format))
         raise TemplateError(f"cannot make a message part from {type(part).__name__}")
 
     @classmethod
@@ -174,7 +179,7 @@ class BaseMessagePromptTemplate:
                 }
                 content.append({"type": "image_url", "image_url": image})
             else:
-                content.append(dict(value))
+                content.append(_render_values(value, values))
         return self._message(content)
 
     def _message(self, content: Any) -> BaseMessage:
@@ -201,10 +206,35 @@ class BaseMessagePromptTemplate:
 
 
 def _compiled_in(kind: str, value: Any) -> Iterator[Compiled]:
-    if kind == "text":
+    if isinstance(value, Compiled):
         yield value
-    elif kind == "image_url":
-        yield from (v for v in value.values() if isinstance(v, Compiled))
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _compiled_in(kind, item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _compiled_in(kind, item)
+
+
+def _compile_values(value: Any, template_format: str) -> Any:
+    """A data part (an image block, its metadata...) with every string in it compiled."""
+    if isinstance(value, str):
+        return compile_template(value, template_format)
+    if isinstance(value, Mapping):
+        return {k: _compile_values(v, template_format) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_compile_values(v, template_format) for v in value]
+    return value
+
+
+def _render_values(value: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(value, Compiled):
+        return value.render(values)
+    if isinstance(value, Mapping):
+        return {k: _render_values(v, values) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_values(v, values) for v in value]
+    return value
 
 
 class HumanMessagePromptTemplate(BaseMessagePromptTemplate):
@@ -370,9 +400,18 @@ class ChatPromptTemplate(BasePromptTemplate):
 
     @classmethod
     def from_template(
-        cls, template: str, *, template_format: str = "f-string", **kwargs: Any
+        cls,
+        template: str,
+        *,
+        template_format: str = "f-string",
+        partial_variables: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> ChatPromptTemplate:
-        return cls([("human", template)], template_format=template_format, **kwargs)
+        """One human message; its partial values belong to that message, as in LCEL."""
+        message = HumanMessagePromptTemplate(
+            template, template_format=template_format, partial_variables=partial_variables
+        )
+        return cls([message], template_format=template_format, **kwargs)
 
     @classmethod
     def from_messages(
@@ -497,7 +536,9 @@ def _from_role(role: Any, content: Any, template_format: str) -> MessageLike:
         return _placeholder(content)
     cls = _role_class(role)
     if not isinstance(content, (str, list, tuple)):
-        raise TemplateError(f"a message's content must be text or a list of parts, got {content!r}")
+        raise TemplateError(
+            f"Invalid template: {content!r} (a message's content is text or a list of parts)"
+        )
     template = _TEMPLATE_FOR.get(cls)
     if template is not None:
         return template(content, template_format=template_format)

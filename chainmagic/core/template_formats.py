@@ -81,14 +81,11 @@ def _fstring(text: str) -> Compiled:
                 pieces.append((literal, None))
             continue
         name = field.strip()
-        # Plain names only: attribute access or indexing would let an input reach into objects,
-        # and a format spec belongs in the code that makes the value.
-        if not name.isidentifier() or spec or conversion:
+        problem = _bad_field(name, spec, conversion)
+        if problem:
             shown = "{" + field + (f"!{conversion}" if conversion else "")
             shown += (f":{spec}" if spec else "") + "}"
-            raise TemplateError(
-                f"bad template variable {shown}: use a plain name like {{question}}"
-            )
+            raise TemplateError(problem.format(shown) + ", use a plain name like {question}")
         seen.setdefault(name)
         pieces.append((literal, name))
     frozen = tuple(pieces)
@@ -102,6 +99,25 @@ def _fstring(text: str) -> Compiled:
         return "".join(out)
 
     return Compiled(text, tuple(seen), render)
+
+
+def _bad_field(name: str, spec: str | None, conversion: str | None) -> str:
+    """Why an f-string field is refused (``{0}`` stands for the field), or ``""``.
+
+    Attribute access and indexing would let an input reach into objects, and a bare number is a
+    positional argument no prompt is given; a format spec or conversion belongs in the code that
+    makes the value. Any other name Python's formatter accepts (``{user-name}``, ``{2fast}``) is
+    a plain key of the input.
+    """
+    if spec and "{" in spec:
+        return "Nested replacement fields are not allowed: {0}"
+    if "." in name or "[" in name:
+        return "Invalid variable name {0}: no attribute access or indexing"
+    if not name or name.isdigit():
+        return "Invalid variable name {0}: no positional arguments"
+    if spec or conversion:
+        return "Invalid variable name {0}: no format specs or conversions"
+    return ""
 
 
 # -- mustache --------------------------------------------------------------------------------------

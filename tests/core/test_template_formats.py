@@ -13,10 +13,28 @@ def test_fstring_variables_in_order_and_literal_braces():
     assert compiled.render({"a": 1, "b": "{a}"}) == "{a} {not} 1 {a}"  # values are not re-formatted
 
 
-@pytest.mark.parametrize("bad", ["{user.name}", "{items[0]}", "{}", "{0}", "{a!r}", "{a:>5}"])
-def test_fstring_names_must_be_plain(bad):
-    with pytest.raises(TemplateError, match="bad template variable"):
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("{user.name}", "no attribute access"),
+        ("{user.__class__}", "no attribute access"),
+        ("{items[0]}", "or indexing"),
+        ("{}", "positional"),
+        ("{0}", "positional"),
+        ("{a!r}", "conversions"),
+        ("{a:>5}", "format specs"),
+        ("{a:{a.__class__}}", "Nested replacement fields"),
+    ],
+)
+def test_fstring_names_must_be_plain(bad, why):
+    with pytest.raises(TemplateError, match=why):
         compile_template(bad)
+
+
+def test_fstring_names_need_not_be_identifiers():
+    compiled = compile_template("{user-name} {2fast} {my var}")
+    assert compiled.variables == ("user-name", "2fast", "my var")
+    assert compiled.render({"user-name": "a", "2fast": "b", "my var": "c"}) == "a b c"
 
 
 def test_mustache_variables_sections_and_escaping():

@@ -815,21 +815,21 @@ bad template: Single '}' encountered in format string (write {{ and }} for liter
     (
         '"{}"',
         """\
-bad template variable {}: use a plain name like {question}
+Invalid variable name {}: no positional arguments, use a plain name like {question}
   line 1: "{}"
           ^~~~""",
     ),
     (
         '"{user.name}"',
         """\
-bad template variable {user.name}: use a plain name like {question}
+Invalid variable name {user.name}: no attribute access or indexing, use a plain name like {question}
   line 1: "{user.name}"
           ^~~~~~~~~~~~~""",
     ),
     (
         '"{x!r:>10}"',
         """\
-bad template variable {x!r:>10}: use a plain name like {question}
+Invalid variable name {x!r:>10}: no format specs or conversions, use a plain name like {question}
   line 1: "{x!r:>10}"
           ^~~~~~~~~~~""",
     ),
