@@ -159,7 +159,7 @@ class ChatMessage(BaseMessage):
     """A message with any role name (``ChatMessage("hi", role="critic")``), for APIs that take one."""
 
     type = "chat"
-    __slots__ = ("role",)  # type: ignore[misc]  # an instance's role, where other classes fix it
+    __slots__ = ("role",)  # an instance's role, where other classes fix it
 
     def __init__(self, content: Any = "", *, role: str, **kwargs: Any) -> None:
         super().__init__(content, **kwargs)
