@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from chainmagic.core.events import Run
+from chainmagic.core.json_text import (
+    parse_and_check_json_markdown,
+    parse_json_markdown,
+    parse_leading_json,
+    parse_partial_json,
+)
 from chainmagic.core.messages import BaseMessage, message_text
 from chainmagic.core.runnable import Runnable
 
@@ -17,6 +22,7 @@ __all__ = [
     "SimpleJsonOutputParser",
     "StrOutputParser",
     "json_patch",
+    "parse_and_check_json_markdown",
     "parse_json_markdown",
     "parse_partial_json",
 ]
@@ -91,72 +97,6 @@ class JsonSnapshotList(list[Any]):
     replaces = True
 
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)(?:```|$)", re.DOTALL)
-
-
-def _strip_fence(text: str) -> str:
-    match = _FENCE.search(text)
-    return match.group(1) if match else text
-
-
-def parse_json_markdown(text: str, *, parser: Callable[[str], Any] | None = None) -> Any:
-    """JSON from a model's text, inside a fenced block or not; ``parser`` reads the JSON itself.
-
-    By default a cut-off object still parses (:func:`parse_partial_json`); what cannot be read at
-    all raises ``json.JSONDecodeError``, as ``json.loads`` would.
-    """
-    import json
-
-    body = _strip_fence(text).strip()
-    try:
-        return json.loads(body, strict=False)
-    except json.JSONDecodeError:
-        value = (parser or parse_partial_json)(body)
-        if value is None:
-            raise
-        return value
-
-
-def parse_partial_json(text: str) -> Any:
-    """Parse JSON that may be cut off, closing open strings and brackets; ``None`` if not yet JSON."""
-    import json
-
-    text = _strip_fence(text).strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    closers: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            closers.append("}" if ch == "{" else "]")
-        elif ch in "}]" and closers:
-            closers.pop()
-    if in_string and escaped:  # a string cut right after a backslash: drop the half escape
-        text = text[:-1]
-    candidate = text + ('"' if in_string else "")
-    # Drop a dangling separator or half-written key so the rest still parses.
-    for trim in range(len(candidate), 0, -1):
-        attempt = candidate[:trim].rstrip().rstrip(",:")
-        try:
-            return json.loads(attempt + "".join(reversed(closers)))
-        except json.JSONDecodeError:
-            continue
-    return None
-
-
 class JsonOutputParser(Runnable):
     """JSON from a model's text, tolerating a fenced ```json block; streams partial objects.
 
@@ -173,9 +113,9 @@ class JsonOutputParser(Runnable):
     def _invoke(self, input: Any, run: Run | None) -> Any:
         import json
 
-        text = _strip_fence(_text(input)).strip()
+        text = _text(input).strip()
         try:
-            return json.loads(text)
+            return parse_json_markdown(text, parser=parse_leading_json)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
             raise OutputParserException(
