@@ -8,6 +8,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypedDict
 
+from chainmagic.core.usage import (
+    InputTokenDetails,
+    OutputTokenDetails,
+    UsageMetadata,
+    add_usage,
+    subtract_usage,
+)
+
 __all__ = [
     "AIMessage",
     "AIMessageChunk",
@@ -31,29 +39,6 @@ __all__ = [
     "tool_call",
     "tool_call_chunk",
 ]
-
-
-class InputTokenDetails(TypedDict, total=False):
-    """Where prompt tokens went (cache reads, audio...): nested in :class:`UsageMetadata`."""
-
-    audio: int
-    cache_creation: int
-    cache_read: int
-
-
-class OutputTokenDetails(TypedDict, total=False):
-    audio: int
-    reasoning: int
-
-
-class UsageMetadata(TypedDict, total=False):
-    """Token counts of one answer, as LCEL spells them; a plain dict at run time."""
-
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    input_token_details: InputTokenDetails
-    output_token_details: OutputTokenDetails
 
 
 class ToolCall(TypedDict, total=False):
@@ -186,7 +171,7 @@ class AIMessage(BaseMessage):
 
     def __init__(
         self,
-        content: str = "",
+        content: Any = "",
         *,
         id: str | None = None,
         name: str | None = None,
@@ -203,6 +188,13 @@ class AIMessage(BaseMessage):
             {**call, "type": "tool_call"} for call in tool_calls or ()
         ]
 
+    @property
+    def content_blocks(self) -> list[dict[str, Any]]:
+        """Reasoning, text, images and tool calls as one list of typed blocks."""
+        from chainmagic.core.content_blocks import content_blocks
+
+        return content_blocks(self)
+
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         if self.response_metadata:
@@ -218,7 +210,20 @@ class AIMessageChunk(AIMessage):
     """A piece of a streamed answer; ``a + b`` joins content, metadata and usage."""
 
     type = "AIMessageChunk"
-    __slots__ = ()
+    __slots__ = ("tool_call_chunks",)
+
+    def __init__(
+        self,
+        content: Any = "",
+        *,
+        tool_call_chunks: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content, **kwargs)
+        # Pieces of calls still being streamed (``args`` is raw JSON text); they join by index.
+        self.tool_call_chunks: list[dict[str, Any]] = [
+            {**piece, "type": "tool_call_chunk"} for piece in tool_call_chunks or ()
+        ]
 
     def __add__(self, other: object) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
@@ -248,14 +253,16 @@ def add_ai_message_chunks(first: AIMessageChunk, *others: AIMessageChunk) -> AIM
     usage = first.usage_metadata
     extra = first.additional_kwargs
     calls = list(first.tool_calls)
+    pieces = list(first.tool_call_chunks)
     for chunk in others:
         content = merge_content(content, chunk.content)
         id, name = id or chunk.id, name or chunk.name
         response_metadata.update(chunk.response_metadata)
         if chunk.usage_metadata is not None:
-            usage = _sum_usage(usage, chunk.usage_metadata, 1)
+            usage = add_usage(usage, chunk.usage_metadata)
         extra = merge_dicts(extra, chunk.additional_kwargs)
         calls.extend(chunk.tool_calls)
+        pieces = merge_lists(pieces, chunk.tool_call_chunks)
     return AIMessageChunk(
         content,
         id=id,
@@ -264,44 +271,8 @@ def add_ai_message_chunks(first: AIMessageChunk, *others: AIMessageChunk) -> AIM
         usage_metadata=usage,
         additional_kwargs=extra,
         tool_calls=calls,
+        tool_call_chunks=pieces,
     )
-
-
-def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
-    """Sum two usage dicts key by key: nested token details add up too, ``None`` counts as zeros."""
-    return _sum_usage(a, b, 1)
-
-
-def subtract_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any]:
-    """``a`` less ``b`` key by key (nested details too); a count never goes below zero."""
-    return _sum_usage(a, b, -1)
-
-
-_ZERO_USAGE = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
-
-
-def _sum_usage(a: dict[str, Any] | None, b: dict[str, Any] | None, sign: int) -> dict[str, Any]:
-    if not (a and b):  # LCEL: with one side missing the other is the answer, with both, zeros
-        return _copy(a or b or _ZERO_USAGE)
-    return _combine(a, b, sign)
-
-
-def _combine(a: dict[str, Any], b: dict[str, Any], sign: int) -> dict[str, Any]:
-    out = _copy(a)
-    for key, value in b.items():
-        if value is None:
-            out.setdefault(key, None)
-            continue
-        mine = out.get(key)
-        if isinstance(value, dict):
-            out[key] = _combine(mine if isinstance(mine, dict) else {}, value, sign)
-        else:
-            out[key] = max((mine or 0) + sign * value, 0)
-    return out
-
-
-def _copy(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy(v) if isinstance(v, dict) else v for k, v in d.items()}
 
 
 def merge_dicts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

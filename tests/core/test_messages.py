@@ -275,3 +275,35 @@ def test_usage_metadata_is_a_plain_dict_with_lcel_names():
     )
     assert type(usage) is dict
     assert add_usage(usage, usage)["input_token_details"] == {"cache_read": 2}
+
+
+def test_content_blocks_read_reasoning_text_and_calls_into_one_list():
+    message = AIMessage(
+        "It is 42.",
+        additional_kwargs={"reasoning_content": "Thinking it over."},
+        tool_calls=[{"name": "calc", "args": {"x": 6}, "id": "c1"}],
+    )
+    assert message.content_blocks == [
+        {"type": "reasoning", "reasoning": "Thinking it over."},
+        {"type": "text", "text": "It is 42."},
+        {"type": "tool_call", "id": "c1", "name": "calc", "args": {"x": 6}},
+    ]
+    assert AIMessage("").content_blocks == []
+    parts = AIMessage(["a", {"type": "image", "url": "http://x/y.png"}]).content_blocks
+    assert parts == [{"type": "text", "text": "a"}, {"type": "image", "url": "http://x/y.png"}]
+
+
+def test_content_blocks_of_a_standard_layout_are_the_content_itself():
+    blocks = [{"type": "text", "text": "hi"}, {"type": "tool_call", "name": "f", "args": {}}]
+    message = AIMessage(blocks, response_metadata={"output_version": "v1"})
+    assert message.content_blocks is message.content
+
+
+def test_tool_call_chunks_join_by_index_while_streaming():
+    first = AIMessageChunk("", tool_call_chunks=[tool_call_chunk(name="f", args='{"q"', index=0)])
+    second = AIMessageChunk("", tool_call_chunks=[tool_call_chunk(args=': "x"}', index=0)])
+    joined = first + second
+    assert joined.tool_call_chunks == [
+        {"name": "f", "args": '{"q": "x"}', "id": None, "index": 0, "type": "tool_call_chunk"}
+    ]
+    assert joined.content_blocks[0]["type"] == "tool_call_chunk"
