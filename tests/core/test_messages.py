@@ -183,10 +183,10 @@ def test_document_fields():
     assert doc.id == "d1"
     assert Document("x").metadata == {}
     assert str(doc) == "harrison worked at kensho"
-    assert repr(Document("x")) == "Document(page_content='x')"
+    assert repr(Document("x")) == "Document(metadata={}, page_content='x')"
     assert repr(doc) == (
-        "Document(id='d1', page_content='harrison worked at kensho', "
-        "metadata={'source': 'notes.txt'})"
+        "Document(id='d1', metadata={'source': 'notes.txt'}, "
+        "page_content='harrison worked at kensho')"
     )
     assert doc.to_dict() == {
         "page_content": "harrison worked at kensho",
@@ -307,3 +307,9 @@ def test_tool_call_chunks_join_by_index_while_streaming():
         {"name": "f", "args": '{"q": "x"}', "id": None, "index": 0, "type": "tool_call_chunk"}
     ]
     assert joined.content_blocks[0]["type"] == "tool_call_chunk"
+
+
+def test_document_repr_reads_as_langchains():
+    lc_documents = pytest.importorskip("langchain_core.documents")
+    for text, kwargs in [("x", {}), ("y", {"metadata": {"source": "a.txt"}, "id": "d7"})]:
+        assert repr(Document(text, **kwargs)) == repr(lc_documents.Document(text, **kwargs))
