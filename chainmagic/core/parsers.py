@@ -110,6 +110,26 @@ class JsonOutputParser(Runnable):
         self.diff = diff
         self.pydantic_object = pydantic_object
 
+    def get_format_instructions(self) -> str:
+        """What to ask of a model so its answer parses: JSON, in ``pydantic_object``'s shape if set.
+
+        The schema is written with its text as it is (``ensure_ascii=False``): field descriptions
+        in any language reach the model readable.
+        """
+        if self.pydantic_object is None:
+            return "Return a JSON object."
+        import json
+
+        schema = {
+            k: v
+            for k, v in self.pydantic_object.model_json_schema().items()
+            if k not in ("title", "type")
+        }
+        return (
+            "Answer with one JSON object that conforms to this JSON schema:\n```json\n"
+            f"{json.dumps(schema, ensure_ascii=False)}\n```"
+        )
+
     def _invoke(self, input: Any, run: Run | None) -> Any:
         import json
 
