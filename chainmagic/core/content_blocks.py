@@ -35,13 +35,14 @@ def content_blocks(message: AIMessage) -> list[dict[str, Any]]:
                 blocks.append({"type": "text", "text": part})
             elif isinstance(part, dict):
                 blocks.append(part)
+    pieces = getattr(message, "tool_call_chunks", None)
+    if pieces:  # a streamed chunk shows its pieces; the calls read from them come when joined
+        blocks.extend({**piece, "type": "tool_call_chunk"} for piece in pieces)
+        return blocks
     listed = {b.get("id") for b in blocks if b.get("type") == "tool_call"}
     blocks.extend(
         {"type": "tool_call", "id": call.get("id"), "name": call["name"], "args": call["args"]}
         for call in message.tool_calls
         if call.get("id") is None or call.get("id") not in listed
-    )
-    blocks.extend(
-        {**piece, "type": "tool_call_chunk"} for piece in getattr(message, "tool_call_chunks", ())
     )
     return blocks

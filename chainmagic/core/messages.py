@@ -31,6 +31,7 @@ __all__ = [
     "add_ai_message_chunks",
     "add_usage",
     "get_buffer_string",
+    "invalid_tool_call",
     "merge_content",
     "merge_dicts",
     "merge_lists",
@@ -63,6 +64,17 @@ class ToolCallChunk(TypedDict, total=False):
 def tool_call(*, name: str, args: dict[str, Any], id: str | None) -> ToolCall:
     """A tool call as models return it (with the ``type`` tag LCEL puts on each)."""
     return ToolCall(name=name, args=args, id=id, type="tool_call")
+
+
+def invalid_tool_call(
+    *,
+    name: str | None = None,
+    args: str | None = None,
+    id: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """A tool call whose arguments could not be read as JSON (kept as text, with why)."""
+    return {"name": name, "args": args, "id": id, "error": error, "type": "invalid_tool_call"}
 
 
 def tool_call_chunk(
@@ -167,7 +179,7 @@ class AIMessage(BaseMessage):
 
     type = "ai"
     role = "assistant"
-    __slots__ = ("response_metadata", "tool_calls", "usage_metadata")
+    __slots__ = ("invalid_tool_calls", "response_metadata", "tool_calls", "usage_metadata")
 
     def __init__(
         self,
@@ -179,6 +191,7 @@ class AIMessage(BaseMessage):
         usage_metadata: dict[str, int] | None = None,
         additional_kwargs: dict[str, Any] | None = None,
         tool_calls: list[dict[str, Any]] | None = None,
+        invalid_tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(content, id=id, name=name, additional_kwargs=additional_kwargs)
         self.response_metadata = response_metadata or {}
@@ -186,6 +199,9 @@ class AIMessage(BaseMessage):
         # Each call carries its ``type`` tag, as LCEL's do, whether or not the caller wrote it.
         self.tool_calls: list[dict[str, Any]] = [
             {**call, "type": "tool_call"} for call in tool_calls or ()
+        ]
+        self.invalid_tool_calls: list[dict[str, Any]] = [
+            {**call, "type": "invalid_tool_call"} for call in invalid_tool_calls or ()
         ]
 
     @property
@@ -224,6 +240,24 @@ class AIMessageChunk(AIMessage):
         self.tool_call_chunks: list[dict[str, Any]] = [
             {**piece, "type": "tool_call_chunk"} for piece in tool_call_chunks or ()
         ]
+        if self.tool_call_chunks and not (self.tool_calls or self.invalid_tool_calls):
+            self._read_calls()
+
+    def _read_calls(self) -> None:
+        """The calls the pieces make so far: arguments read as (possibly cut) JSON, or invalid."""
+        from chainmagic.core.json_text import parse_partial_json
+
+        for piece in self.tool_call_chunks:
+            text = piece.get("args") or ""
+            args = parse_partial_json(text) if text else {}
+            if isinstance(args, dict):
+                self.tool_calls.append(
+                    tool_call(name=piece.get("name") or "", args=args, id=piece.get("id"))
+                )
+            else:
+                self.invalid_tool_calls.append(
+                    invalid_tool_call(name=piece.get("name"), args=text, id=piece.get("id"))
+                )
 
     def __add__(self, other: object) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
@@ -239,6 +273,7 @@ class AIMessageChunk(AIMessage):
             usage_metadata=self.usage_metadata,
             additional_kwargs=self.additional_kwargs,
             tool_calls=self.tool_calls,
+            invalid_tool_calls=self.invalid_tool_calls,
         )
 
 
@@ -270,7 +305,8 @@ def add_ai_message_chunks(first: AIMessageChunk, *others: AIMessageChunk) -> AIM
         response_metadata=response_metadata,
         usage_metadata=usage,
         additional_kwargs=extra,
-        tool_calls=calls,
+        # calls streamed in pieces are read again from the joined pieces, not added up half-made
+        tool_calls=None if pieces else calls,
         tool_call_chunks=pieces,
     )
 

@@ -15,6 +15,7 @@ from chainmagic.core import (
 from chainmagic.core.messages import (
     add_ai_message_chunks,
     add_usage,
+    invalid_tool_call,
     message_text,
     subtract_usage,
     tool_call,
@@ -313,3 +314,16 @@ def test_document_repr_reads_as_langchains():
     lc_documents = pytest.importorskip("langchain_core.documents")
     for text, kwargs in [("x", {}), ("y", {"metadata": {"source": "a.txt"}, "id": "d7"})]:
         assert repr(Document(text, **kwargs)) == repr(lc_documents.Document(text, **kwargs))
+
+
+def test_streamed_tool_call_pieces_are_read_as_calls_once_joined():
+    pieces = [
+        AIMessageChunk("", tool_call_chunks=[tool_call_chunk(name="f", args='{"q": ', index=0)]),
+        AIMessageChunk("", tool_call_chunks=[tool_call_chunk(args='"x"}', id="c1", index=0)]),
+        AIMessageChunk("", tool_call_chunks=[tool_call_chunk(name="g", args="oops", index=1)]),
+    ]
+    joined = add_ai_message_chunks(*pieces)
+    assert joined.tool_calls == [tool_call(name="f", args={"q": "x"}, id="c1")]
+    assert joined.invalid_tool_calls == [invalid_tool_call(name="g", args="oops", id=None)]
+    assert pieces[0].tool_calls == [tool_call(name="f", args={}, id=None)]  # cut JSON, read so far
+    assert joined.to_message().invalid_tool_calls[0]["type"] == "invalid_tool_call"
