@@ -251,9 +251,8 @@ class AIMessageChunk(AIMessage):
             text = piece.get("args") or ""
             args = parse_partial_json(text) if text else {}
             if isinstance(args, dict):
-                self.tool_calls.append(
-                    tool_call(name=piece.get("name") or "", args=args, id=piece.get("id"))
-                )
+                call = tool_call(name=piece.get("name") or "", args=args, id=piece.get("id"))
+                self.tool_calls.append(dict(call))
             else:
                 self.invalid_tool_calls.append(
                     invalid_tool_call(name=piece.get("name"), args=text, id=piece.get("id"))
