@@ -172,7 +172,9 @@ class BaseMessagePromptTemplate:
         content: list[Any] = []
         for kind, value in self.parts or ():
             if kind == "text":
-                content.append({"type": "text", "text": value.render(values)})
+                text = value.render(values)
+                if text:  # a part a template's conditions left empty is dropped, not sent empty
+                    content.append({"type": "text", "text": text})
             elif kind == "image_url":
                 image = {
                     k: v.render(values) if isinstance(v, Compiled) else v for k, v in value.items()

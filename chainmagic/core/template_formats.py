@@ -49,6 +49,14 @@ class Compiled:
         self.variables = variables
         self.render: Callable[[Mapping[str, Any]], str] = render
 
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Compiled) and other.text == self.text
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 def compile_template(text: str, template_format: str = "f-string") -> Compiled:
     """Parse ``text`` in ``template_format`` (checked here, so a bad template fails at once)."""
