@@ -14,7 +14,7 @@ import copy
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from chainmagic.core.events import Run
 from chainmagic.core.prompt_values import StringPromptValue
@@ -117,10 +117,14 @@ def _check_given_variables(given: list[str], own: tuple[str, ...], template_form
         if parts:
             warnings.warn(" ".join(parts), UserWarning, stacklevel=3)
     elif missing or "" in given:
-        raise TemplateError(
-            "Invalid prompt schema; check for mismatched or missing input parameters from "
-            f"{given!r} (the template uses {sorted(own)!r})"
-        )
+        _refuse_given(given, own)
+
+
+def _refuse_given(given: list[str], own: tuple[str, ...]) -> NoReturn:
+    raise TemplateError(
+        "Invalid prompt schema; check for mismatched or missing input parameters from "
+        f"{given!r} (the template uses {sorted(own)!r})"
+    )
 
 
 class PromptTemplate(BasePromptTemplate):
@@ -144,6 +148,8 @@ class PromptTemplate(BasePromptTemplate):
     ) -> None:
         if template is None:
             raise TypeError("PromptTemplate needs a template")
+        if validate_template and input_variables is not None and "" in input_variables:
+            _refuse_given(input_variables, ())  # an empty name is no variable, whatever the text
         self._compiled: Compiled = compile_template(template, template_format)
         self.template = template
         self.template_format = template_format

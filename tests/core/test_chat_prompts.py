@@ -191,6 +191,8 @@ def test_validate_template_checks_given_input_variables():
         template="{a}", input_variables=["a", "b"], validate_template=True
     ).input_variables == ["a"]
     assert PromptTemplate(template="{a} {c}", input_variables=["b"]).input_variables == ["a", "c"]
+    with pytest.raises(TemplateError, match=r"missing input parameters from \[''\]"):
+        PromptTemplate(template="{}", input_variables=[""], validate_template=True)
 
 
 def test_from_examples_joins_prefix_examples_and_suffix():
