@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chainmagic.core.events import Run
-from chainmagic.core.json_text import (
-    parse_and_check_json_markdown,
-    parse_json_markdown,
-    parse_leading_json,
-    parse_partial_json,
-)
 from chainmagic.core.messages import BaseMessage, message_text
 from chainmagic.core.runnable import Runnable
+
+if TYPE_CHECKING:  # at run time these come from module __getattr__, when first used
+    from chainmagic.core.json_text import (
+        parse_and_check_json_markdown,
+        parse_json_markdown,
+        parse_partial_json,
+    )
 
 __all__ = [
     "JsonOutputParser",
@@ -135,6 +136,8 @@ class JsonOutputParser(Runnable):
 
         text = _text(input).strip()
         try:
+            from chainmagic.core.json_text import parse_json_markdown, parse_leading_json
+
             return parse_json_markdown(text, parser=parse_leading_json)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
@@ -144,6 +147,8 @@ class JsonOutputParser(Runnable):
 
     def _next(self, text: str, last: Any) -> tuple[Any, Any]:
         """``(value, what to yield)`` for the text so far; nothing to yield while it is unchanged."""
+        from chainmagic.core.json_text import parse_partial_json
+
         value = parse_partial_json(text)
         if value is None or value == last:
             return last, _NO_CHUNK
@@ -219,3 +224,16 @@ def _snapshot(value: Any) -> Any:
 
 
 SimpleJsonOutputParser = JsonOutputParser  # LCEL's other name for the same parser
+
+
+_JSON_TEXT = ("parse_and_check_json_markdown", "parse_json_markdown", "parse_partial_json")
+
+
+def __getattr__(name: str) -> Any:
+    """The JSON readers, from :mod:`chainmagic.core.json_text` when first asked for (its ``json``
+    import stays off the core's import path)."""
+    if name in _JSON_TEXT:
+        from chainmagic.core import json_text
+
+        return getattr(json_text, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
