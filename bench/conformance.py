@@ -39,15 +39,16 @@ import types
 
 import chainmagic.core as _core
 from chainmagic.core import (
-    chat_prompts, json_text, lambdas, messages, parallel, parser_bases, parsers, passthrough,
-    prompt_values, prompts, runnable, sequence, serialization, string_prompts, wrappers,
+    chat_prompts, image_prompts, json_text, lambdas, messages, parallel, parser_bases, parsers,
+    passthrough, prompt_values, prompts, runnable, sequence, serialization, string_prompts,
+    wrappers,
 )
 from chainmagic.core.models import scripted
 
 TABLE = {}
 for _mod in (
-    messages, prompt_values, string_prompts, chat_prompts, prompts, parsers, parser_bases,
-    json_text, serialization, runnable, sequence, parallel, passthrough, lambdas, wrappers,
+    messages, prompt_values, string_prompts, chat_prompts, image_prompts, prompts, parsers,
+    parser_bases, json_text, serialization, runnable, sequence, parallel, passthrough, lambdas, wrappers,
     scripted, _core,
 ):
     for _name in dir(_mod):

@@ -22,6 +22,7 @@ from chainmagic.core.chat_prompts import (
     MessagesPlaceholder,
     SystemMessagePromptTemplate,
 )
+from chainmagic.core.image_prompts import ImagePromptTemplate
 from chainmagic.core.messages import (
     AIMessage,
     AIMessageChunk,
@@ -74,6 +75,15 @@ def dumpd(obj: Any) -> Any:
         kwargs["messages"] = [dumpd(m) for m in obj]
         return _node(
             ["langchain", "prompts", "chat", "ChatPromptTemplate"], kwargs, "ChatPromptTemplate"
+        )
+    if isinstance(obj, ImagePromptTemplate):
+        kwargs = {
+            "template": obj.template,
+            "input_variables": obj.input_variables,
+            "template_format": obj.template_format,
+        }
+        return _node(
+            ["langchain", "prompts", "image", "ImagePromptTemplate"], kwargs, "ImagePromptTemplate"
         )
     if isinstance(obj, MessagesPlaceholder):
         kwargs = {"variable_name": obj.variable_name}
@@ -199,6 +209,12 @@ def _prompt(kwargs: dict[str, Any], allowed: set[str] | None) -> PromptTemplate:
     )
 
 
+def _image(kwargs: dict[str, Any], allowed: set[str] | None) -> ImagePromptTemplate:
+    return ImagePromptTemplate(
+        kwargs.get("template") or {}, template_format=kwargs.get("template_format", "f-string")
+    )
+
+
 def _chat(kwargs: dict[str, Any], allowed: set[str] | None) -> ChatPromptTemplate:
     messages = [_load(m, allowed) for m in kwargs.get("messages", [])]
     optional = set(kwargs.get("optional_variables") or ())
@@ -272,6 +288,7 @@ _BUILDERS: dict[str, Callable[[dict[str, Any], set[str] | None], Any]] = {
     "PromptTemplate": _prompt,
     "ChatPromptTemplate": _chat,
     "MessagesPlaceholder": _placeholder,
+    "ImagePromptTemplate": _image,
     **{cls.__name__: _message_template(cls) for cls in _MESSAGE_TEMPLATES},
     **{cls.__name__: _message(cls) for cls in _MESSAGES},
 }

@@ -93,7 +93,7 @@ def _fstring(text: str) -> Compiled:
         if problem:
             shown = "{" + field + (f"!{conversion}" if conversion else "")
             shown += (f":{spec}" if spec else "") + "}"
-            raise TemplateError(problem.format(shown) + ", use a plain name like {question}")
+            raise TemplateError(problem.format(shown))
         seen.setdefault(name)
         pieces.append((literal, name))
     frozen = tuple(pieces)
@@ -118,13 +118,20 @@ def _bad_field(name: str, spec: str | None, conversion: str | None) -> str:
     a plain key of the input.
     """
     if spec and "{" in spec:
-        return "Nested replacement fields are not allowed: {0}"
+        return (
+            "Nested replacement fields are not allowed: {0}; write a plain name like {{question}}"
+        )
     if "." in name or "[" in name:
-        return "Invalid variable name {0}: no attribute access or indexing"
+        return (
+            "Invalid variable name {0}. Variable names cannot contain attribute access or indexing"
+        )
     if not name or name.isdigit():
-        return "Invalid variable name {0}: no positional arguments"
+        return (
+            "Invalid variable name {0}. Variable names cannot be positional arguments; "
+            "write a name, like {{question}}"
+        )
     if spec or conversion:
-        return "Invalid variable name {0}: no format specs or conversions"
+        return "Invalid variable name {0}. Variable names cannot carry format specs or conversions"
     return ""
 
 

@@ -173,10 +173,10 @@ def test_a_plain_input_for_several_variables_says_to_put_a_map_first():
     [
         ("{open", "bad template: expected '}' before end of string"),
         ("close}", "bad template: Single '}' encountered"),
-        ("{a.b}", "Invalid variable name {a.b}: no attribute access or indexing, use a plain"),
-        ("{a!r}", "Invalid variable name {a!r}: no format specs or conversions"),
+        ("{a.b}", "Invalid variable name {a.b}. Variable names cannot contain attribute access"),
+        ("{a!r}", "Invalid variable name {a!r}. Variable names cannot carry format specs"),
         ("{a:>5}", "Invalid variable name {a:>5}"),
-        ("{}", "Invalid variable name {}: no positional arguments"),
+        ("{}", "Invalid variable name {}. Variable names cannot be positional arguments"),
     ],
 )
 def test_a_bad_template_is_refused_at_construction(template, message):

@@ -16,12 +16,12 @@ def test_fstring_variables_in_order_and_literal_braces():
 @pytest.mark.parametrize(
     ("bad", "why"),
     [
-        ("{user.name}", "no attribute access"),
-        ("{user.__class__}", "no attribute access"),
+        ("{user.name}", "cannot contain attribute access"),
+        ("{user.__class__}", "cannot contain attribute access"),
         ("{items[0]}", "or indexing"),
-        ("{}", "positional"),
+        ("{}", "positional arguments"),
         ("{0}", "positional"),
-        ("{a!r}", "conversions"),
+        ("{a!r}", "format specs or conversions"),
         ("{a:>5}", "format specs"),
         ("{a:{a.__class__}}", "Nested replacement fields"),
     ],
