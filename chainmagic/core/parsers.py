@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from chainmagic.core.events import Run
 from chainmagic.core.messages import BaseMessage, message_text
-from chainmagic.core.runnable import Runnable
+from chainmagic.core.parser_bases import BaseOutputParser, BaseTransformOutputParser
 
 if TYPE_CHECKING:  # at run time these come from module __getattr__, when first used
     from chainmagic.core.json_text import (
@@ -71,10 +71,13 @@ def _message_like(value: Any) -> bool:
     return isinstance(getattr(value, "type", None), str) and hasattr(value, "content")
 
 
-class StrOutputParser(Runnable):
+class StrOutputParser(BaseTransformOutputParser[str]):
     """A message's text content (never its repr); streams chunk by chunk."""
 
     inline = True
+
+    def parse(self, text: str) -> str:
+        return text
 
     def _invoke(self, input: Any, run: Run | None) -> str:
         return _text(input)
@@ -98,7 +101,7 @@ class JsonSnapshotList(list[Any]):
     replaces = True
 
 
-class JsonOutputParser(Runnable):
+class JsonOutputParser(BaseOutputParser[Any]):
     """JSON from a model's text, tolerating a fenced ```json block; streams partial objects.
 
     With ``diff=True`` a stream yields JSON Patch operations (RFC 6902) from one partial object to
@@ -130,6 +133,10 @@ class JsonOutputParser(Runnable):
             "Answer with one JSON object that conforms to this JSON schema:\n```json\n"
             f"{json.dumps(schema, ensure_ascii=False)}\n```"
         )
+
+    def parse(self, text: str) -> Any:
+        """The JSON value in ``text`` (fenced or bare, words after it ignored)."""
+        return self._invoke(text, None)
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
         import json

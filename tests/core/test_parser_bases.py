@@ -82,3 +82,12 @@ def test_generations_compare_and_show_as_data():
     assert Generation("a") == Generation("a") != Generation("b")
     assert ChatGeneration(AIMessage("hi")).text == "hi"
     assert repr(Generation("a")) == "Generation(text='a')"
+
+
+def test_the_built_in_parsers_are_output_parsers_with_parse():
+    from chainmagic.core import JsonOutputParser, StrOutputParser
+
+    assert isinstance(StrOutputParser(), BaseTransformOutputParser)
+    assert isinstance(JsonOutputParser(), BaseOutputParser)
+    assert StrOutputParser().parse("as is") == "as is"
+    assert JsonOutputParser().parse('```json\n{"a": 1}\n```') == {"a": 1}
