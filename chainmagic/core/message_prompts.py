@@ -108,7 +108,10 @@ class BaseMessagePromptTemplate:
             return ("text", compile_template(part, template_format))
         if isinstance(part, Mapping):
             if part.get("type") == "text" and isinstance(part.get("text"), str):
-                return ("text", compile_template(part["text"], template_format))
+                if set(part) == {"type", "text"}:
+                    return ("text", compile_template(part["text"], template_format))
+                # text with more fields (``cache_control``...): kept whole, every string filled in
+                return ("data", _compile_values(part, template_format))
             if part.get("type") == "image_url" or ("image_url" in part and "type" not in part):
                 image = part.get("image_url")
                 if isinstance(image, str):

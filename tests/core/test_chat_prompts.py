@@ -226,3 +226,13 @@ def test_message_templates_take_a_prompt_template():
     assert template.format(n="ann") == HumanMessage("hi ann")
     with pytest.raises(TypeError, match="needs a template or prompt="):
         HumanMessagePromptTemplate()
+
+
+def test_a_text_part_keeps_its_other_fields_filled_in():
+    prompt = ChatPromptTemplate.from_messages(
+        [("human", [{"type": "text", "text": "hi {n}", "cache_control": {"type": "{kind}"}}])]
+    )
+    message = prompt.invoke({"n": "Ann", "kind": "ephemeral"}).to_messages()[0]
+    assert message.content == [
+        {"type": "text", "text": "hi Ann", "cache_control": {"type": "ephemeral"}}
+    ]
