@@ -39,19 +39,24 @@ import types
 
 import chainmagic.core as _core
 from chainmagic.core import (
-    chat_prompts, lambdas, messages, parallel, parsers, passthrough, prompt_values, prompts,
-    runnable, sequence, string_prompts, wrappers,
+    chat_prompts, image_prompts, json_text, lambdas, messages, parallel, parser_bases, parsers,
+    passthrough, prompt_values, prompts, runnable, sequence, serialization, string_prompts,
+    wrappers,
 )
+from chainmagic.core.models import scripted
 
 TABLE = {}
 for _mod in (
-    messages, prompt_values, string_prompts, chat_prompts, prompts, parsers, runnable, sequence,
-    parallel, passthrough, lambdas, wrappers, _core,
+    messages, prompt_values, string_prompts, chat_prompts, image_prompts, prompts, parsers,
+    parser_bases, json_text, serialization, runnable, sequence, parallel, passthrough, lambdas, wrappers,
+    scripted, _core,
 ):
     for _name in dir(_mod):
         if not _name.startswith("_"):
             TABLE.setdefault(_name, getattr(_mod, _name))
 TABLE["OutputParserException"] = parsers.OutputParserException
+# Private names LangChain's tests import, mapped to chainmagic's public function of the same job.
+TABLE["_convert_to_message_template"] = chat_prompts.message_template
 # Constants of LangChain's test set-up, not features: the installed pydantic's version.
 import pydantic as _pydantic
 from packaging.version import parse as _parse

@@ -5,189 +5,43 @@ whose role is a name (``"system"``, ``"human"``/``"user"``, ``"ai"``/``"assistan
 ``"placeholder"``) or a message class, ``{"role": ..., "content": ...}`` dicts, message objects
 (kept as they are), message templates, placeholders, plain strings (a human message) and other chat
 templates. Content is a template string or a list of parts — text, and ``image_url`` blocks — with
-variables inside. Each part is compiled once; a run only fills values in.
+variables inside. The message templates themselves are in :mod:`chainmagic.core.message_prompts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from chainmagic.core.events import Run
-from chainmagic.core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from chainmagic.core.message_prompts import (
+    TEMPLATE_FOR,
+    AIMessagePromptTemplate,
+    BaseMessagePromptTemplate,
+    ChatMessagePromptTemplate,
+    HumanMessagePromptTemplate,
+    SystemMessagePromptTemplate,
+    role_class,
+)
+from chainmagic.core.messages import BaseMessage, HumanMessage
 from chainmagic.core.prompt_values import ChatPromptValue
 from chainmagic.core.string_prompts import (
     BasePromptTemplate,
     MissingVariableError,
-    PromptTemplate,
 )
-from chainmagic.core.template_formats import Compiled, TemplateError, compile_template
+from chainmagic.core.template_formats import TemplateError
 
 __all__ = [
     "AIMessagePromptTemplate",
     "BaseMessagePromptTemplate",
+    "ChatMessagePromptTemplate",
     "ChatPromptTemplate",
     "HumanMessagePromptTemplate",
     "MessagesPlaceholder",
     "SystemMessagePromptTemplate",
     "convert_to_messages",
+    "message_template",
 ]
-
-ROLES: dict[str, type[BaseMessage]] = {
-    "human": HumanMessage,
-    "user": HumanMessage,
-    "system": SystemMessage,
-    "ai": AIMessage,
-    "assistant": AIMessage,
-}
-
-
-def _role_class(role: Any) -> type[BaseMessage]:
-    if isinstance(role, type) and issubclass(role, BaseMessage):
-        return role
-    if isinstance(role, str) and role in ROLES:
-        return ROLES[role]
-    known = ", ".join(sorted({*ROLES, "placeholder"}))
-    raise TemplateError(f"unknown message role {role!r} (use one of: {known}, or a message class)")
-
-
-class BaseMessagePromptTemplate:
-    """One message made from a template: a message class and its content's template(s).
-
-    Content is one template string, or a list of parts: strings and ``{"type": "text", ...}`` become
-    text parts, ``{"type": "image_url", ...}`` an image whose URL (and detail) may hold variables,
-    and any other dict passes through unchanged.
-    """
-
-    message_class: ClassVar[type[BaseMessage]] = HumanMessage
-
-    def __init__(
-        self,
-        content: str | Sequence[Any] | None = None,
-        *,
-        template_format: str = "f-string",
-        partial_variables: Mapping[str, Any] | None = None,
-        message_class: type[BaseMessage] | None = None,
-        prompt: PromptTemplate | None = None,
-    ) -> None:
-        if (
-            content is None
-        ):  # LCEL's spelling: HumanMessagePromptTemplate(prompt=PromptTemplate(...))
-            if prompt is None:
-                raise TypeError(f"{type(self).__name__} needs a template or prompt=")
-            content = prompt.template
-            template_format = prompt.template_format
-            partial_variables = {**prompt.partial_variables, **(partial_variables or {})}
-        if message_class is not None:
-            self.message_class = message_class  # type: ignore[misc]
-        self.template_format = template_format
-        self.partial_variables = dict(partial_variables or {})
-        self.prompt: PromptTemplate | None = None
-        self.parts: list[tuple[str, Any]] | None = None
-        seen: dict[str, None] = {}
-        if isinstance(content, str):
-            self.prompt = PromptTemplate(
-                content, template_format=template_format, partial_variables=partial_variables
-            )
-            seen.update(dict.fromkeys(self.prompt.variables_in_order))
-        else:
-            self.parts = [self._part(p, template_format) for p in content]
-            for kind, value in self.parts:
-                for compiled in _compiled_in(kind, value):
-                    seen.update(dict.fromkeys(compiled.variables))
-        self._variables = tuple(v for v in seen if v not in self.partial_variables)
-
-    @staticmethod
-    def _part(part: Any, template_format: str) -> tuple[str, Any]:
-        if isinstance(part, str):
-            return ("text", compile_template(part, template_format))
-        if isinstance(part, Mapping):
-            if part.get("type") == "text" and isinstance(part.get("text"), str):
-                return ("text", compile_template(part["text"], template_format))
-            if part.get("type") == "image_url" or ("image_url" in part and "type" not in part):
-                image = part.get("image_url")
-                if isinstance(image, str):
-                    return ("image_url", {"url": compile_template(image, template_format)})
-                if isinstance(image, Mapping) and isinstance(image.get("url"), str):
-                    spec = {
-                        k: compile_template(v, template_format) if isinstance(v, str) else v
-                        for k, v in image.items()
-                    }
-                    return ("image_url", spec)
-                raise TemplateError("an image_url part needs a URL string or {'url': ...}")
-            return ("raw", dict(part))
-        raise TemplateError(f"cannot make a message part from {type(part).__name__}")
-
-    @classmethod
-    def from_template(
-        cls,
-        template: str | Sequence[Any],
-        template_format: str = "f-string",
-        partial_variables: Mapping[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> BaseMessagePromptTemplate:
-        return cls(template, template_format=template_format, partial_variables=partial_variables)
-
-    @property
-    def input_variables(self) -> list[str]:
-        return sorted(self._variables)
-
-    def format(self, **values: Any) -> BaseMessage:
-        """The message, with ``values`` (and the template's partials) filled in."""
-        if self.partial_variables:
-            values = {**self.partial_variables, **values}
-        if self.prompt is not None:
-            return self.message_class(self.prompt._compiled.render(values))
-        content: list[Any] = []
-        for kind, value in self.parts or ():
-            if kind == "text":
-                content.append({"type": "text", "text": value.render(values)})
-            elif kind == "image_url":
-                image = {
-                    k: v.render(values) if isinstance(v, Compiled) else v for k, v in value.items()
-                }
-                content.append({"type": "image_url", "image_url": image})
-            else:
-                content.append(dict(value))
-        return self.message_class(content)  # type: ignore[arg-type]
-
-    def format_messages(self, **values: Any) -> list[BaseMessage]:
-        return [self.format(**values)]
-
-    async def aformat_messages(self, **values: Any) -> list[BaseMessage]:
-        return self.format_messages(**values)
-
-    def __repr__(self) -> str:
-        shown = self.prompt.template if self.prompt is not None else self.parts
-        return f"{type(self).__name__}({shown!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, BaseMessagePromptTemplate)
-            and other.message_class is self.message_class
-            and repr(other) == repr(self)
-        )
-
-    __hash__ = object.__hash__
-
-
-def _compiled_in(kind: str, value: Any) -> Iterator[Compiled]:
-    if kind == "text":
-        yield value
-    elif kind == "image_url":
-        yield from (v for v in value.values() if isinstance(v, Compiled))
-
-
-class HumanMessagePromptTemplate(BaseMessagePromptTemplate):
-    message_class = HumanMessage
-
-
-class SystemMessagePromptTemplate(BaseMessagePromptTemplate):
-    message_class = SystemMessage
-
-
-class AIMessagePromptTemplate(BaseMessagePromptTemplate):
-    message_class = AIMessage
 
 
 class MessagesPlaceholder:
@@ -256,9 +110,9 @@ def convert_to_messages(value: Any, name: str = "messages") -> list[BaseMessage]
         elif isinstance(item, str):
             out.append(HumanMessage(item))
         elif isinstance(item, tuple) and len(item) == 2:
-            out.append(_role_class(item[0])(item[1]))
+            out.append(role_class(item[0])(item[1]))
         elif isinstance(item, Mapping) and "content" in item and ("role" in item or "type" in item):
-            out.append(_role_class(item.get("role", item.get("type")))(item["content"]))
+            out.append(role_class(item.get("role", item.get("type")))(item["content"]))
         else:
             raise TemplateError(f"{name!r} must hold messages, got {type(item).__name__}")
     return out
@@ -277,6 +131,7 @@ class ChatPromptTemplate(BasePromptTemplate):
         template_format: str = "f-string",
         partial_variables: Mapping[str, Any] | None = None,
         input_variables: list[str] | None = None,
+        validate_template: bool = False,
         name: str | None = None,
     ) -> None:
         self.template_format = template_format
@@ -287,11 +142,16 @@ class ChatPromptTemplate(BasePromptTemplate):
                 self.messages.extend(item.messages)
                 self.partial_variables = {**item.partial_variables, **self.partial_variables}
             else:
-                self.messages.append(_message_like(item, template_format))
+                self.messages.append(message_template(item, template_format))
         self.label = name
         self._required = self._variables()
-        if input_variables is not None:
-            self._required = tuple(input_variables)
+        # As for PromptTemplate: the variables are the messages' own; a given list is only checked.
+        if validate_template and input_variables is not None:
+            expected = set(self._required) | set(self.optional_variables)
+            if set(input_variables) != expected:
+                raise TemplateError(
+                    f"Got mismatched input_variables. Expected: {expected}. Got: {input_variables}"
+                )
 
     def _variables(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
@@ -312,9 +172,18 @@ class ChatPromptTemplate(BasePromptTemplate):
 
     @classmethod
     def from_template(
-        cls, template: str, *, template_format: str = "f-string", **kwargs: Any
+        cls,
+        template: str,
+        *,
+        template_format: str = "f-string",
+        partial_variables: Mapping[str, Any] | None = None,
+        **kwargs: Any,
     ) -> ChatPromptTemplate:
-        return cls([("human", template)], template_format=template_format, **kwargs)
+        """One human message; its partial values belong to that message, as in LCEL."""
+        message = HumanMessagePromptTemplate(
+            template, template_format=template_format, partial_variables=partial_variables
+        )
+        return cls([message], template_format=template_format, **kwargs)
 
     @classmethod
     def from_messages(
@@ -407,7 +276,7 @@ class ChatPromptTemplate(BasePromptTemplate):
         self.extend([message])
 
     def extend(self, messages: Iterable[Any]) -> None:
-        self.messages.extend(_message_like(m, self.template_format) for m in messages)
+        self.messages.extend(message_template(m, self.template_format) for m in messages)
         self._required = self._variables()
 
     def __eq__(self, other: object) -> bool:
@@ -421,7 +290,7 @@ class ChatPromptTemplate(BasePromptTemplate):
     __hash__ = BasePromptTemplate.__hash__
 
 
-def _message_like(item: Any, template_format: str) -> MessageLike:
+def message_template(item: Any, template_format: str = "f-string") -> MessageLike:
     """One entry of ``from_messages``, in any of the forms LangChain users write."""
     if isinstance(item, (BaseMessage, BaseMessagePromptTemplate, MessagesPlaceholder)):
         return item
@@ -437,9 +306,14 @@ def _message_like(item: Any, template_format: str) -> MessageLike:
 def _from_role(role: Any, content: Any, template_format: str) -> MessageLike:
     if role == "placeholder":
         return _placeholder(content)
-    cls = _role_class(role)
+    cls = role_class(role)
     if not isinstance(content, (str, list, tuple)):
-        raise TemplateError(f"a message's content must be text or a list of parts, got {content!r}")
+        raise TemplateError(
+            f"Invalid template: {content!r} (a message's content is text or a list of parts)"
+        )
+    template = TEMPLATE_FOR.get(cls)
+    if template is not None:
+        return template(content, template_format=template_format)
     return BaseMessagePromptTemplate(content, template_format=template_format, message_class=cls)
 
 

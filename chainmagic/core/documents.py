@@ -34,9 +34,9 @@ class Document:
         return hash(self.page_content)
 
     def __repr__(self) -> str:
-        meta = f", metadata={self.metadata!r}" if self.metadata else ""
+        # LangChain's field order, metadata always shown: a printed Document reads the same in both.
         ident = f"id={self.id!r}, " if self.id else ""
-        return f"Document({ident}page_content={self.page_content!r}{meta})"
+        return f"Document({ident}metadata={self.metadata!r}, page_content={self.page_content!r})"
 
     def __str__(self) -> str:
         return self.page_content

@@ -68,6 +68,13 @@ class RunnableLambda(Runnable):
         name = getattr(fn, "__name__", None) or type(fn).__name__
         return "lambda" if name == "<lambda>" else name
 
+    def __repr__(self) -> str:
+        """``RunnableLambda(name)``, or a lambda's own source, as LangChain shows them."""
+        if self.label:
+            return self.label
+        name = self._default_name()
+        return f"RunnableLambda({_lambda_source(self.func or self.afunc) if name == 'lambda' else name})"
+
     def _with_kwargs(self, kwargs: dict[str, Any]) -> Runnable:
         func = partial(self.func, **kwargs) if self.func is not None else None
         afunc = partial(self.afunc, **kwargs) if self.afunc is not None else None
@@ -232,3 +239,22 @@ class ForeignRunnable(Runnable):
 async def _nothing() -> AsyncIterator[Any]:
     return
     yield
+
+
+def _lambda_source(fn: Any) -> str:
+    """The text of a lambda (``lambda x: x + 1``) when its source can be read, else ``...``.
+
+    Reprs must never raise: any failure (no source file, a line holding two lambdas) gives ``...``.
+    """
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+        found = [n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Lambda)]
+        if len(found) == 1:
+            return ast.get_source_segment(text, found[0]) or "..."
+    except Exception:  # a repr never raises
+        pass
+    return "..."

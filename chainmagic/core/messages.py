@@ -8,44 +8,84 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, TypedDict
 
+from chainmagic.core.usage import (
+    InputTokenDetails,
+    OutputTokenDetails,
+    UsageMetadata,
+    add_usage,
+    subtract_usage,
+)
+
 __all__ = [
     "AIMessage",
     "AIMessageChunk",
     "BaseMessage",
+    "ChatMessage",
     "HumanMessage",
     "InputTokenDetails",
     "OutputTokenDetails",
     "SystemMessage",
+    "ToolCall",
+    "ToolCallChunk",
     "UsageMetadata",
+    "add_ai_message_chunks",
     "add_usage",
+    "get_buffer_string",
+    "invalid_tool_call",
     "merge_content",
     "merge_dicts",
     "merge_lists",
     "message_text",
+    "subtract_usage",
+    "tool_call",
+    "tool_call_chunk",
 ]
 
 
-class InputTokenDetails(TypedDict, total=False):
-    """Where prompt tokens went (cache reads, audio...): nested in :class:`UsageMetadata`."""
+class ToolCall(TypedDict, total=False):
+    """A model's request to call a tool: its name, its arguments (parsed) and the call's id."""
 
-    audio: int
-    cache_creation: int
-    cache_read: int
-
-
-class OutputTokenDetails(TypedDict, total=False):
-    audio: int
-    reasoning: int
+    name: str
+    args: dict[str, Any]
+    id: str | None
+    type: str
 
 
-class UsageMetadata(TypedDict, total=False):
-    """Token counts of one answer, as LCEL spells them; a plain dict at run time."""
+class ToolCallChunk(TypedDict, total=False):
+    """A piece of a streamed tool call: ``args`` is raw JSON text; pieces join by ``index``."""
 
-    input_tokens: int
-    output_tokens: int
-    total_tokens: int
-    input_token_details: InputTokenDetails
-    output_token_details: OutputTokenDetails
+    name: str | None
+    args: str | None
+    id: str | None
+    index: int | None
+    type: str
+
+
+def tool_call(*, name: str, args: dict[str, Any], id: str | None) -> ToolCall:
+    """A tool call as models return it (with the ``type`` tag LCEL puts on each)."""
+    return ToolCall(name=name, args=args, id=id, type="tool_call")
+
+
+def invalid_tool_call(
+    *,
+    name: str | None = None,
+    args: str | None = None,
+    id: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """A tool call whose arguments could not be read as JSON (kept as text, with why)."""
+    return {"name": name, "args": args, "id": id, "error": error, "type": "invalid_tool_call"}
+
+
+def tool_call_chunk(
+    *,
+    name: str | None = None,
+    args: str | None = None,
+    id: str | None = None,
+    index: int | None = None,
+) -> ToolCallChunk:
+    """A streamed piece of a tool call."""
+    return ToolCallChunk(name=name, args=args, id=id, index=index, type="tool_call_chunk")
 
 
 class BaseMessage:
@@ -112,26 +152,64 @@ class SystemMessage(BaseMessage):
     __slots__ = ()
 
 
+class ChatMessage(BaseMessage):
+    """A message with any role name (``ChatMessage("hi", role="critic")``), for APIs that take one."""
+
+    type = "chat"
+    __slots__ = ("role",)  # an instance's role, where other classes fix it
+
+    def __init__(self, content: Any = "", *, role: str, **kwargs: Any) -> None:
+        super().__init__(content, **kwargs)
+        self.role = role  # type: ignore[misc]
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and other.role == self.role  # type: ignore[attr-defined]
+
+    __hash__ = BaseMessage.__hash__
+
+    def __repr__(self) -> str:
+        return f"ChatMessage(content={self.content!r}, role={self.role!r})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "role": self.role}
+
+
 class AIMessage(BaseMessage):
     """A model's answer, with the provider's metadata and token usage."""
 
     type = "ai"
     role = "assistant"
-    __slots__ = ("response_metadata", "usage_metadata")
+    __slots__ = ("invalid_tool_calls", "response_metadata", "tool_calls", "usage_metadata")
 
     def __init__(
         self,
-        content: str = "",
+        content: Any = "",
         *,
         id: str | None = None,
         name: str | None = None,
         response_metadata: dict[str, Any] | None = None,
         usage_metadata: dict[str, int] | None = None,
         additional_kwargs: dict[str, Any] | None = None,
+        tool_calls: list[dict[str, Any]] | None = None,
+        invalid_tool_calls: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(content, id=id, name=name, additional_kwargs=additional_kwargs)
         self.response_metadata = response_metadata or {}
         self.usage_metadata = usage_metadata
+        # Each call carries its ``type`` tag, as LCEL's do, whether or not the caller wrote it.
+        self.tool_calls: list[dict[str, Any]] = [
+            {**call, "type": "tool_call"} for call in tool_calls or ()
+        ]
+        self.invalid_tool_calls: list[dict[str, Any]] = [
+            {**call, "type": "invalid_tool_call"} for call in invalid_tool_calls or ()
+        ]
+
+    @property
+    def content_blocks(self) -> list[dict[str, Any]]:
+        """Reasoning, text, images and tool calls as one list of typed blocks."""
+        from chainmagic.core.content_blocks import content_blocks
+
+        return content_blocks(self)
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
@@ -139,6 +217,8 @@ class AIMessage(BaseMessage):
             out["response_metadata"] = dict(self.response_metadata)
         if self.usage_metadata:
             out["usage_metadata"] = dict(self.usage_metadata)
+        if self.tool_calls:
+            out["tool_calls"] = [dict(call) for call in self.tool_calls]
         return out
 
 
@@ -146,19 +226,42 @@ class AIMessageChunk(AIMessage):
     """A piece of a streamed answer; ``a + b`` joins content, metadata and usage."""
 
     type = "AIMessageChunk"
-    __slots__ = ()
+    __slots__ = ("tool_call_chunks",)
+
+    def __init__(
+        self,
+        content: Any = "",
+        *,
+        tool_call_chunks: list[dict[str, Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(content, **kwargs)
+        # Pieces of calls still being streamed (``args`` is raw JSON text); they join by index.
+        self.tool_call_chunks: list[dict[str, Any]] = [
+            {**piece, "type": "tool_call_chunk"} for piece in tool_call_chunks or ()
+        ]
+        if self.tool_call_chunks and not (self.tool_calls or self.invalid_tool_calls):
+            self._read_calls()
+
+    def _read_calls(self) -> None:
+        """The calls the pieces make so far: arguments read as (possibly cut) JSON, or invalid."""
+        from chainmagic.core.json_text import parse_partial_json
+
+        for piece in self.tool_call_chunks:
+            text = piece.get("args") or ""
+            args = parse_partial_json(text) if text else {}
+            if isinstance(args, dict):
+                call = tool_call(name=piece.get("name") or "", args=args, id=piece.get("id"))
+                self.tool_calls.append(dict(call))
+            else:
+                self.invalid_tool_calls.append(
+                    invalid_tool_call(name=piece.get("name"), args=text, id=piece.get("id"))
+                )
 
     def __add__(self, other: object) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
             return NotImplemented
-        return AIMessageChunk(
-            merge_content(self.content, other.content),
-            id=self.id or other.id,
-            name=self.name or other.name,
-            response_metadata={**self.response_metadata, **other.response_metadata},
-            usage_metadata=add_usage(self.usage_metadata, other.usage_metadata),
-            additional_kwargs=merge_dicts(self.additional_kwargs, other.additional_kwargs),
-        )
+        return add_ai_message_chunks(self, other)
 
     def to_message(self) -> AIMessage:
         return AIMessage(
@@ -168,31 +271,43 @@ class AIMessageChunk(AIMessage):
             response_metadata=self.response_metadata,
             usage_metadata=self.usage_metadata,
             additional_kwargs=self.additional_kwargs,
+            tool_calls=self.tool_calls,
+            invalid_tool_calls=self.invalid_tool_calls,
         )
 
 
-def add_usage(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Sum two usage dicts key by key: nested token details add up too, ``None`` counts as nothing."""
-    if not a:
-        return _copy(b) if b else None
-    if not b:
-        return _copy(a)
-    out = _copy(a)
-    for key, value in b.items():
-        mine = out.get(key)
-        if mine is None:
-            out[key] = _copy(value) if isinstance(value, dict) else value
-        elif value is None:
-            continue
-        elif isinstance(mine, dict) and isinstance(value, dict):
-            out[key] = add_usage(mine, value)
-        else:
-            out[key] = mine + value
-    return out
+def add_ai_message_chunks(first: AIMessageChunk, *others: AIMessageChunk) -> AIMessageChunk:
+    """Several chunks joined into one, left to right (what ``a + b + c`` gives, in one pass).
 
-
-def _copy(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: _copy(v) if isinstance(v, dict) else v for k, v in d.items()}
+    Usage stays ``None`` when no chunk reports any, so a stream without counts does not grow a
+    row of zeros.
+    """
+    content, id, name = first.content, first.id, first.name
+    response_metadata = dict(first.response_metadata)
+    usage = first.usage_metadata
+    extra = first.additional_kwargs
+    calls = list(first.tool_calls)
+    pieces = list(first.tool_call_chunks)
+    for chunk in others:
+        content = merge_content(content, chunk.content)
+        id, name = id or chunk.id, name or chunk.name
+        response_metadata.update(chunk.response_metadata)
+        if chunk.usage_metadata is not None:
+            usage = add_usage(usage, chunk.usage_metadata)
+        extra = merge_dicts(extra, chunk.additional_kwargs)
+        calls.extend(chunk.tool_calls)
+        pieces = merge_lists(pieces, chunk.tool_call_chunks)
+    return AIMessageChunk(
+        content,
+        id=id,
+        name=name,
+        response_metadata=response_metadata,
+        usage_metadata=usage,
+        additional_kwargs=extra,
+        # calls streamed in pieces are read again from the joined pieces, not added up half-made
+        tool_calls=None if pieces else calls,
+        tool_call_chunks=pieces,
+    )
 
 
 def merge_dicts(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
@@ -255,6 +370,26 @@ def merge_content(a: Any, b: Any) -> Any:
                 return [*a[:-1], a[-1] + b]
             return [*a, b]
     return message_text(a) + message_text(b)
+
+
+def get_buffer_string(
+    messages: list[BaseMessage], human_prefix: str = "Human", ai_prefix: str = "AI"
+) -> str:
+    """Messages as one transcript, a ``Role: text`` line each (how a chat prompt reads as text)."""
+    lines = []
+    for message in messages:
+        if isinstance(message, HumanMessage):
+            role = human_prefix
+        elif isinstance(message, AIMessage):
+            role = ai_prefix
+        elif isinstance(message, SystemMessage):
+            role = "System"
+        elif isinstance(message, ChatMessage):
+            role = message.role
+        else:
+            role = message.type
+        lines.append(f"{role}: {message.text}")
+    return "\n".join(lines)
 
 
 def message_text(content: Any) -> str:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
 
 from chainmagic.core.events import Run
 from chainmagic.core.messages import BaseMessage, message_text
-from chainmagic.core.runnable import Runnable
+from chainmagic.core.parser_bases import BaseOutputParser, BaseTransformOutputParser
+
+if TYPE_CHECKING:  # at run time these come from module __getattr__, when first used
+    from chainmagic.core.json_text import (
+        parse_and_check_json_markdown,
+        parse_json_markdown,
+        parse_partial_json,
+    )
 
 __all__ = [
     "JsonOutputParser",
@@ -17,6 +23,7 @@ __all__ = [
     "SimpleJsonOutputParser",
     "StrOutputParser",
     "json_patch",
+    "parse_and_check_json_markdown",
     "parse_json_markdown",
     "parse_partial_json",
 ]
@@ -64,10 +71,13 @@ def _message_like(value: Any) -> bool:
     return isinstance(getattr(value, "type", None), str) and hasattr(value, "content")
 
 
-class StrOutputParser(Runnable):
+class StrOutputParser(BaseTransformOutputParser[str]):
     """A message's text content (never its repr); streams chunk by chunk."""
 
     inline = True
+
+    def parse(self, text: str) -> str:
+        return text
 
     def _invoke(self, input: Any, run: Run | None) -> str:
         return _text(input)
@@ -91,73 +101,7 @@ class JsonSnapshotList(list[Any]):
     replaces = True
 
 
-_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)(?:```|$)", re.DOTALL)
-
-
-def _strip_fence(text: str) -> str:
-    match = _FENCE.search(text)
-    return match.group(1) if match else text
-
-
-def parse_json_markdown(text: str, *, parser: Callable[[str], Any] | None = None) -> Any:
-    """JSON from a model's text, inside a fenced block or not; ``parser`` reads the JSON itself.
-
-    By default a cut-off object still parses (:func:`parse_partial_json`); what cannot be read at
-    all raises ``json.JSONDecodeError``, as ``json.loads`` would.
-    """
-    import json
-
-    body = _strip_fence(text).strip()
-    try:
-        return json.loads(body, strict=False)
-    except json.JSONDecodeError:
-        value = (parser or parse_partial_json)(body)
-        if value is None:
-            raise
-        return value
-
-
-def parse_partial_json(text: str) -> Any:
-    """Parse JSON that may be cut off, closing open strings and brackets; ``None`` if not yet JSON."""
-    import json
-
-    text = _strip_fence(text).strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    closers: list[str] = []
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            closers.append("}" if ch == "{" else "]")
-        elif ch in "}]" and closers:
-            closers.pop()
-    if in_string and escaped:  # a string cut right after a backslash: drop the half escape
-        text = text[:-1]
-    candidate = text + ('"' if in_string else "")
-    # Drop a dangling separator or half-written key so the rest still parses.
-    for trim in range(len(candidate), 0, -1):
-        attempt = candidate[:trim].rstrip().rstrip(",:")
-        try:
-            return json.loads(attempt + "".join(reversed(closers)))
-        except json.JSONDecodeError:
-            continue
-    return None
-
-
-class JsonOutputParser(Runnable):
+class JsonOutputParser(BaseOutputParser[Any]):
     """JSON from a model's text, tolerating a fenced ```json block; streams partial objects.
 
     With ``diff=True`` a stream yields JSON Patch operations (RFC 6902) from one partial object to
@@ -170,12 +114,38 @@ class JsonOutputParser(Runnable):
         self.diff = diff
         self.pydantic_object = pydantic_object
 
+    def get_format_instructions(self) -> str:
+        """What to ask of a model so its answer parses: JSON, in ``pydantic_object``'s shape if set.
+
+        The schema is written with its text as it is (``ensure_ascii=False``): field descriptions
+        in any language reach the model readable.
+        """
+        if self.pydantic_object is None:
+            return "Return a JSON object."
+        import json
+
+        schema = {
+            k: v
+            for k, v in self.pydantic_object.model_json_schema().items()
+            if k not in ("title", "type")
+        }
+        return (
+            "Answer with one JSON object that conforms to this JSON schema:\n```json\n"
+            f"{json.dumps(schema, ensure_ascii=False)}\n```"
+        )
+
+    def parse(self, text: str) -> Any:
+        """The JSON value in ``text`` (fenced or bare, words after it ignored)."""
+        return self._invoke(text, None)
+
     def _invoke(self, input: Any, run: Run | None) -> Any:
         import json
 
-        text = _strip_fence(_text(input)).strip()
+        text = _text(input).strip()
         try:
-            return json.loads(text)
+            from chainmagic.core.json_text import parse_json_markdown, parse_leading_json
+
+            return parse_json_markdown(text, parser=parse_leading_json)
         except json.JSONDecodeError as exc:
             shown = text if len(text) <= 60 else text[:57] + "..."
             raise OutputParserException(
@@ -184,6 +154,8 @@ class JsonOutputParser(Runnable):
 
     def _next(self, text: str, last: Any) -> tuple[Any, Any]:
         """``(value, what to yield)`` for the text so far; nothing to yield while it is unchanged."""
+        from chainmagic.core.json_text import parse_partial_json
+
         value = parse_partial_json(text)
         if value is None or value == last:
             return last, _NO_CHUNK
@@ -259,3 +231,16 @@ def _snapshot(value: Any) -> Any:
 
 
 SimpleJsonOutputParser = JsonOutputParser  # LCEL's other name for the same parser
+
+
+_JSON_TEXT = ("parse_and_check_json_markdown", "parse_json_markdown", "parse_partial_json")
+
+
+def __getattr__(name: str) -> Any:
+    """The JSON readers, from :mod:`chainmagic.core.json_text` when first asked for (its ``json``
+    import stays off the core's import path)."""
+    if name in _JSON_TEXT:
+        from chainmagic.core import json_text
+
+        return getattr(json_text, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

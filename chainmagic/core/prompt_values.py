@@ -6,7 +6,7 @@ wants text (a string prompt reads as one human message, chat messages as ``Human
 
 from __future__ import annotations
 
-from chainmagic.core.messages import BaseMessage, HumanMessage
+from chainmagic.core.messages import BaseMessage, HumanMessage, get_buffer_string
 
 __all__ = ["ChatPromptValue", "StringPromptValue"]
 
@@ -49,8 +49,7 @@ class ChatPromptValue:
         return list(self.messages)
 
     def to_string(self) -> str:
-        names = {"human": "Human", "system": "System", "ai": "AI"}
-        return "\n".join(f"{names.get(m.type, m.type)}: {m.text}" for m in self.messages)
+        return get_buffer_string(self.messages)
 
     def __repr__(self) -> str:
         return f"ChatPromptValue(messages={self.messages!r})"

@@ -11,9 +11,10 @@ in :mod:`chainmagic.core.chat_prompts`; :mod:`chainmagic.core.prompts` gathers b
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from chainmagic.core.events import Run
 from chainmagic.core.prompt_values import StringPromptValue
@@ -102,12 +103,37 @@ class BasePromptTemplate(Runnable):
         return self._invoke(input, run)
 
 
+def _check_given_variables(given: list[str], own: tuple[str, ...], template_format: str) -> None:
+    """``validate_template=True``: a given variable list must cover the template's.
+
+    As LCEL does it: for f-string and mustache a variable the list lacks is an error (an extra one
+    is harmless); jinja2 templates cannot be fully analysed, so there a mismatch is a warning.
+    """
+    missing = set(own) - set(given)
+    if template_format == "jinja2":
+        extra = set(given) - set(own)
+        parts = [f"Missing variables: {missing}"] if missing else []
+        parts += [f"Extra variables: {extra}"] if extra else []
+        if parts:
+            warnings.warn(" ".join(parts), UserWarning, stacklevel=3)
+    elif missing or "" in given:
+        _refuse_given(given, own)
+
+
+def _refuse_given(given: list[str], own: tuple[str, ...]) -> NoReturn:
+    raise TemplateError(
+        "Invalid prompt schema; check for mismatched or missing input parameters from "
+        f"{given!r} (the template uses {sorted(own)!r})"
+    )
+
+
 class PromptTemplate(BasePromptTemplate):
     """A string template: ``PromptTemplate.from_template("tell me about {topic}")``.
 
-    ``template_format`` is ``"f-string"`` (the default), ``"mustache"`` or ``"jinja2"``. Given
-    ``input_variables`` are taken as they are (LCEL does the same); by default they are the
-    template's own, less the partial ones.
+    ``template_format`` is ``"f-string"`` (the default), ``"mustache"`` or ``"jinja2"``. The
+    variables are always the template's own, less the partial ones: given ``input_variables`` are
+    only checked against them, and only with ``validate_template=True`` (LCEL does the same, so a
+    stale list cannot make a prompt ask for the wrong keys).
     """
 
     def __init__(
@@ -122,18 +148,15 @@ class PromptTemplate(BasePromptTemplate):
     ) -> None:
         if template is None:
             raise TypeError("PromptTemplate needs a template")
+        if validate_template and input_variables is not None and "" in input_variables:
+            _refuse_given(input_variables, ())  # an empty name is no variable, whatever the text
         self._compiled: Compiled = compile_template(template, template_format)
         self.template = template
         self.template_format = template_format
         self.partial_variables = dict(partial_variables or {})
         own = tuple(v for v in self._compiled.variables if v not in self.partial_variables)
-        if input_variables is not None:
-            if validate_template and set(input_variables) != set(own):
-                raise TemplateError(
-                    f"input_variables {sorted(input_variables)} do not match the template's "
-                    f"{sorted(own)}"
-                )
-            own = tuple(input_variables)
+        if input_variables is not None and validate_template:
+            _check_given_variables(input_variables, own, template_format)
         self._required = own
         self.label = name
 
@@ -152,6 +175,20 @@ class PromptTemplate(BasePromptTemplate):
             partial_variables=partial_variables,
             **kwargs,
         )
+
+    @classmethod
+    def from_examples(
+        cls,
+        examples: list[str],
+        suffix: str,
+        input_variables: list[str],
+        example_separator: str = "\n\n",
+        prefix: str = "",
+        **kwargs: Any,
+    ) -> PromptTemplate:
+        """Few-shot text: ``prefix``, the examples and ``suffix`` joined by ``example_separator``."""
+        template = example_separator.join([prefix, *examples, suffix])
+        return cls(template, input_variables=input_variables, **kwargs)
 
     @classmethod
     def from_file(
@@ -187,7 +224,8 @@ class PromptTemplate(BasePromptTemplate):
             return NotImplemented
         if other.template_format != self.template_format:
             raise TemplateError(
-                f"cannot add a {other.template_format} template to a {self.template_format} one"
+                f"Cannot add templates of different formats: a {other.template_format} one "
+                f"to a {self.template_format} one"
             )
         partials = {**self.partial_variables, **other.partial_variables}
         overlap = set(self.partial_variables) & set(other.partial_variables)

@@ -49,6 +49,14 @@ class Compiled:
         self.variables = variables
         self.render: Callable[[Mapping[str, Any]], str] = render
 
+    def __repr__(self) -> str:
+        return repr(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Compiled) and other.text == self.text
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 def compile_template(text: str, template_format: str = "f-string") -> Compiled:
     """Parse ``text`` in ``template_format`` (checked here, so a bad template fails at once)."""
@@ -59,7 +67,7 @@ def compile_template(text: str, template_format: str = "f-string") -> Compiled:
     if template_format == "jinja2":
         return _jinja2(text)
     raise TemplateError(
-        f"unknown template_format {template_format!r} (use one of: {', '.join(FORMATS)})"
+        f"Unsupported template format: {template_format} (use one of: {', '.join(FORMATS)})"
     )
 
 
@@ -81,14 +89,11 @@ def _fstring(text: str) -> Compiled:
                 pieces.append((literal, None))
             continue
         name = field.strip()
-        # Plain names only: attribute access or indexing would let an input reach into objects,
-        # and a format spec belongs in the code that makes the value.
-        if not name.isidentifier() or spec or conversion:
+        problem = _bad_field(name, spec, conversion)
+        if problem:
             shown = "{" + field + (f"!{conversion}" if conversion else "")
             shown += (f":{spec}" if spec else "") + "}"
-            raise TemplateError(
-                f"bad template variable {shown}: use a plain name like {{question}}"
-            )
+            raise TemplateError(problem.format(shown))
         seen.setdefault(name)
         pieces.append((literal, name))
     frozen = tuple(pieces)
@@ -102,6 +107,32 @@ def _fstring(text: str) -> Compiled:
         return "".join(out)
 
     return Compiled(text, tuple(seen), render)
+
+
+def _bad_field(name: str, spec: str | None, conversion: str | None) -> str:
+    """Why an f-string field is refused (``{0}`` stands for the field), or ``""``.
+
+    Attribute access and indexing would let an input reach into objects, and a bare number is a
+    positional argument no prompt is given; a format spec or conversion belongs in the code that
+    makes the value. Any other name Python's formatter accepts (``{user-name}``, ``{2fast}``) is
+    a plain key of the input.
+    """
+    if spec and "{" in spec:
+        return (
+            "Nested replacement fields are not allowed: {0}; write a plain name like {{question}}"
+        )
+    if "." in name or "[" in name:
+        return (
+            "Invalid variable name {0}. Variable names cannot contain attribute access or indexing"
+        )
+    if not name or name.isdigit():
+        return (
+            "Invalid variable name {0}. Variable names cannot be positional arguments; "
+            "write a name, like {{question}}"
+        )
+    if spec or conversion:
+        return "Invalid variable name {0}. Variable names cannot carry format specs or conversions"
+    return ""
 
 
 # -- mustache --------------------------------------------------------------------------------------
@@ -178,7 +209,9 @@ def _render_nodes(nodes: Any, scopes: list[Any], out: list[str]) -> None:
             out.append(node)
         elif node[0] == "var":
             value = _lookup(node[1], scopes)
-            text = "" if value is None else format_value(value)
+            # mustache prints nothing for a missing value or an empty list or map (0 stays "0")
+            empty = value is None or (isinstance(value, (list, tuple, Mapping)) and not value)
+            text = "" if empty else format_value(value)
             if node[2]:
                 text = "".join(_ESCAPES.get(c, c) for c in text)
             out.append(text)

@@ -6,6 +6,7 @@ or without a retry around the model) unless it is given a ``run_name`` of its ow
 
 from __future__ import annotations
 
+import copy
 import random
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
@@ -13,7 +14,7 @@ from typing import Any
 
 from chainmagic.core.calls import forget
 from chainmagic.core.events import Limiter, Run
-from chainmagic.core.runnable import Runnable, coerce
+from chainmagic.core.runnable import Config, Runnable, coerce
 
 __all__ = ["RunnableBinding", "RunnableRetry", "RunnableWithFallbacks"]
 
@@ -196,6 +197,7 @@ class RunnableWithFallbacks(_Wrapper):
         self.fallbacks = tuple(coerce(f) for f in fallbacks)
         self.handles = exceptions_to_handle
         self.exception_key = exception_key
+        self._last_error_wins = False
 
     @property
     def runnable(self) -> Runnable:
@@ -217,36 +219,78 @@ class RunnableWithFallbacks(_Wrapper):
         return input if last is None else {**input, key: last}
 
     def _invoke(self, input: Any, run: Run | None) -> Any:
-        first: BaseException | None = None
-        last: BaseException | None = None
+        errors: list[BaseException] = []
         for step in self.runnables:
             try:
-                output = step._invoke(self._input(input, last), run)
+                output = step._invoke(self._input(input, errors[-1] if errors else None), run)
             except self.handles as exc:
-                if first is not None:
-                    forget(exc)
-                first, last = first or exc, exc
+                errors.append(exc)
                 continue
-            _settled(first)
+            self._give_up(errors, None)
             return output
-        assert first is not None
-        raise first
+        raise self._give_up(errors, self._last_error_wins)
 
     async def _ainvoke(self, input: Any, run: Run | None) -> Any:
-        first: BaseException | None = None
-        last: BaseException | None = None
+        errors: list[BaseException] = []
         for step in self.runnables:
             try:
-                output = await step._ainvoke(self._input(input, last), run)
+                output = await step._ainvoke(
+                    self._input(input, errors[-1] if errors else None), run
+                )
             except self.handles as exc:
-                if first is not None:
-                    forget(exc)
-                first, last = first or exc, exc
+                errors.append(exc)
                 continue
-            _settled(first)
+            self._give_up(errors, None)
             return output
-        assert first is not None
-        raise first
+        raise self._give_up(errors, self._last_error_wins)
+
+    @staticmethod
+    def _give_up(errors: list[BaseException], last: bool | None) -> BaseException:
+        """The failure to raise (the first, or with ``last`` the last); the others are settled."""
+        chosen = errors[-1] if last else errors[0] if last is not None else None
+        for error in errors:
+            if error is not chosen:
+                forget(error)
+        return chosen  # type: ignore[return-value]
+
+    def batch(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """As :meth:`Runnable.batch`, but an input that fails everywhere reports its *last* failure.
+
+        That is LCEL's rule for batches (invoke and stream report the first): with
+        ``exception_key`` the last failure is the one every earlier failure led to.
+        """
+        twin = self._last_wins()
+        try:
+            return Runnable.batch(
+                twin, inputs, config, return_exceptions=return_exceptions, **kwargs
+            )
+        finally:
+            self._hint = twin._hint  # what the batch learnt about its items' speed
+
+    async def abatch(
+        self,
+        inputs: Sequence[Any],
+        config: Config | None = None,
+        *,
+        return_exceptions: bool = False,
+        **kwargs: Any,
+    ) -> list[Any]:
+        """Async twin of :meth:`batch`."""
+        return await Runnable.abatch(
+            self._last_wins(), inputs, config, return_exceptions=return_exceptions, **kwargs
+        )
+
+    def _last_wins(self) -> RunnableWithFallbacks:
+        twin = copy.copy(self)
+        twin._last_error_wins = True
+        return twin
 
     def _stream(self, input: Any, run: Run | None) -> Iterator[Any]:
         first: BaseException | None = None

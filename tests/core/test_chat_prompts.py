@@ -153,7 +153,7 @@ def test_mustache_and_jinja2_chat_templates():
 
 
 def test_a_bad_entry_says_what_it_was():
-    with pytest.raises(TemplateError, match="unknown message role 'wizard'"):
+    with pytest.raises(TemplateError, match="Unexpected message type: wizard"):
         ChatPromptTemplate.from_messages([("wizard", "hi")])
     with pytest.raises(TemplateError, match="cannot make a prompt message from int"):
         ChatPromptTemplate.from_messages([3])
@@ -174,7 +174,9 @@ def test_string_prompt_template_in_langchain_spelling(tmp_path):
     joined = PromptTemplate.from_template("{x} ") + "then {y}"
     assert joined.template == "{x} then {y}"
     assert joined.input_variables == ["x", "y"]
-    with pytest.raises(TemplateError, match="cannot add a mustache template"):
+    with pytest.raises(
+        TemplateError, match="Cannot add templates of different formats: a mustache"
+    ):
         PromptTemplate.from_template("{x}") + PromptTemplate.from_template(
             "{{y}}", template_format="mustache"
         )
@@ -182,8 +184,35 @@ def test_string_prompt_template_in_langchain_spelling(tmp_path):
 
 
 def test_validate_template_checks_given_input_variables():
-    with pytest.raises(TemplateError, match="do not match"):
+    with pytest.raises(TemplateError, match=r"missing input parameters from \['b'\]"):
         PromptTemplate(template="{a}", input_variables=["b"], validate_template=True)
+    # an extra name is harmless; without validation a stale list is replaced by the template's own
+    assert PromptTemplate(
+        template="{a}", input_variables=["a", "b"], validate_template=True
+    ).input_variables == ["a"]
+    assert PromptTemplate(template="{a} {c}", input_variables=["b"]).input_variables == ["a", "c"]
+    with pytest.raises(TemplateError, match=r"missing input parameters from \[''\]"):
+        PromptTemplate(template="{}", input_variables=[""], validate_template=True)
+
+
+def test_from_examples_joins_prefix_examples_and_suffix():
+    prompt = PromptTemplate.from_examples(
+        ["Q: a\nA: 1", "Q: b\nA: 2"], "Q: {q}\nA:", ["q"], example_separator="\n--\n", prefix="Go"
+    )
+    assert prompt.template == "Go\n--\nQ: a\nA: 1\n--\nQ: b\nA: 2\n--\nQ: {q}\nA:"
+    assert prompt.format(q="c").endswith("Q: c\nA:")
+
+
+def test_validate_template_only_warns_for_jinja2():
+    pytest.importorskip("jinja2")
+    with pytest.warns(UserWarning, match="Missing variables: {'a'} Extra variables: {'b'}"):
+        prompt = PromptTemplate(
+            template="{{ a }}",
+            input_variables=["b"],
+            template_format="jinja2",
+            validate_template=True,
+        )
+    assert prompt.input_variables == ["a"]
 
 
 def test_a_plain_input_for_several_variables_is_a_type_error():
@@ -197,3 +226,13 @@ def test_message_templates_take_a_prompt_template():
     assert template.format(n="ann") == HumanMessage("hi ann")
     with pytest.raises(TypeError, match="needs a template or prompt="):
         HumanMessagePromptTemplate()
+
+
+def test_a_text_part_keeps_its_other_fields_filled_in():
+    prompt = ChatPromptTemplate.from_messages(
+        [("human", [{"type": "text", "text": "hi {n}", "cache_control": {"type": "{kind}"}}])]
+    )
+    message = prompt.invoke({"n": "Ann", "kind": "ephemeral"}).to_messages()[0]
+    assert message.content == [
+        {"type": "text", "text": "hi Ann", "cache_control": {"type": "ephemeral"}}
+    ]

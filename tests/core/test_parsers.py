@@ -181,3 +181,18 @@ def test_parse_json_markdown_and_the_simple_parser_name():
     with pytest.raises(json.JSONDecodeError):
         parse_json_markdown("no json here")
     assert SimpleJsonOutputParser is JsonOutputParser
+
+
+def test_format_instructions_carry_the_schema_readably():
+    pydantic = pytest.importorskip("pydantic")
+
+    class Article(pydantic.BaseModel):
+        title: str = pydantic.Field(description="科学文章的标题")
+        words: int
+
+    text = JsonOutputParser(pydantic_object=Article).get_format_instructions()
+    assert "科学文章的标题" in text
+    schema = json.loads(text.split("```json\n")[1].split("\n```")[0])
+    assert schema["required"] == ["title", "words"]
+    assert "title" not in schema  # the model's class name is no help to the model
+    assert JsonOutputParser().get_format_instructions() == "Return a JSON object."

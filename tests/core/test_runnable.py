@@ -182,7 +182,9 @@ def test_names_are_readable():
     assert RunnableGenerator(words).name == "words"
     assert RunnableParallel(a=double, b=double).name == "RunnableParallel<a,b>"
     assert RunnableLambda(double).with_config(run_name="model").name == "model"
-    assert repr(RunnableLambda(double) | RunnableLambda(adouble)) == "double | adouble"
+    assert repr(RunnableLambda(double) | RunnableLambda(adouble)) == (
+        "RunnableLambda(double) | RunnableLambda(adouble)"
+    )
 
 
 # -- coercion --------------------------------------------------------------------------------------

@@ -228,6 +228,36 @@ def test_fallbacks_raise_the_first_error_with_its_path():
     assert step_path(info.value) == ["first"]
 
 
+def _answer_or_escalate(x):
+    if "err" not in x:
+        raise ValueError(f"no luck with {x['q']}")
+    if isinstance(x["err"], ValueError):
+        raise RuntimeError(f"still no luck with {x['q']}")
+    return "fixed"
+
+
+def test_a_batch_with_fallbacks_reports_each_inputs_last_failure():
+    step = RunnableLambda(_answer_or_escalate).with_fallbacks(
+        [RunnableLambda(_answer_or_escalate)], exception_key="err"
+    )
+    # invoke raises the first failure; a batch, as LCEL's, the last one each input met
+    with pytest.raises(ValueError, match="no luck with a"):
+        step.invoke({"q": "a"})
+    out = step.batch([{"q": "a"}, {"q": "b"}], return_exceptions=True)
+    assert [type(e) for e in out] == [RuntimeError, RuntimeError]
+    with pytest.raises(RuntimeError, match="still no luck"):
+        step.batch([{"q": "a"}])
+    out = asyncio.run(step.abatch([{"q": "a"}], return_exceptions=True))
+    assert isinstance(out[0], RuntimeError)
+    # and the step itself is unchanged by it
+    with pytest.raises(ValueError):
+        step.invoke({"q": "c"})
+    twice = RunnableLambda(_answer_or_escalate).with_fallbacks(
+        [RunnableLambda(_answer_or_escalate)] * 2, exception_key="err"
+    )
+    assert twice.batch([{"q": "a"}]) == ["fixed"]
+
+
 def test_bind_through_with_config_keeps_the_settings():
     model = FakeChatModel(responses=["a. b"]).with_config(run_name="m").bind(stop=". ")
     assert model.invoke("x").content == "a"

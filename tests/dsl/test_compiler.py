@@ -815,21 +815,21 @@ bad template: Single '}' encountered in format string (write {{ and }} for liter
     (
         '"{}"',
         """\
-bad template variable {}: use a plain name like {question}
+Invalid variable name {}. Variable names cannot be positional arguments; write a name, like {question}
   line 1: "{}"
           ^~~~""",
     ),
     (
         '"{user.name}"',
         """\
-bad template variable {user.name}: use a plain name like {question}
+Invalid variable name {user.name}. Variable names cannot contain attribute access or indexing
   line 1: "{user.name}"
           ^~~~~~~~~~~~~""",
     ),
     (
         '"{x!r:>10}"',
         """\
-bad template variable {x!r:>10}: use a plain name like {question}
+Invalid variable name {x!r:>10}. Variable names cannot carry format specs or conversions
   line 1: "{x!r:>10}"
           ^~~~~~~~~~~""",
     ),
