@@ -195,6 +195,14 @@ def _as_runnable(step: Any, code: str, used: set[str]) -> str:
     inner = step.bound if isinstance(step, RunnableBinding) else step
     if isinstance(inner, RunnableParallel):
         used.add("RunnableParallel")
+        if any(isinstance(branch, ChatPromptTemplate) for branch in inner.steps.values()):
+            # The chain made its strings prompts; LangChain's RunnableParallel refuses strings, so
+            # the code says what the chain did (chainmagic's would accept the dict as it is).
+            used.add("ChatPromptTemplate")
+            return (
+                "RunnableParallel({key: ChatPromptTemplate.from_template(value) "
+                f"if isinstance(value, str) else value for key, value in {code}.items()}})"
+            )
         return f"RunnableParallel({code})"
     if isinstance(inner, ChatPromptTemplate):
         used.add("ChatPromptTemplate")

@@ -122,13 +122,7 @@ def _model_cells() -> list[Any]:
     return cells
 
 
-# A notebook dict of strings is a map of prompts to chainmagic's RunnableParallel, while
-# LangChain's refuses strings as steps; the code names the dict, so it cannot convert them.
-_KNOWN_GAPS = {
-    "settings | @short | model | str": pytest.mark.xfail(
-        raises=TypeError, strict=True, reason="LangChain's RunnableParallel takes no strings"
-    )
-}
+_KNOWN_GAPS: dict[str, Any] = {}
 
 
 def _magic_input(line: str) -> Any:
