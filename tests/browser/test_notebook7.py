@@ -36,12 +36,12 @@ from .test_tutorials import (
     check_view,
     menu,
     no_broken_outputs,
+    run_all,
     screenshot,
     set_theme,
 )
 
 NAME = "01_quickstart.ipynb"
-RUN_TIMEOUT = 120_000  # ms: the quickstart runs in a few seconds; a busy machine may need more
 WIDGET = "application/vnd.jupyter.widget-view+json"
 TALL = 6000  # px: a viewport the whole quickstart fits in (Notebook 7 lays out only cells in view)
 IDLE = ".jp-Notebook-ExecutionIndicator[data-status='idle']"
@@ -77,24 +77,10 @@ def open_notebook(page: Any, server: Lab) -> None:
     kernel_idle(page, server)
 
 
-def run_all(page: Any, server: Lab) -> None:
-    """Clear the stored outputs (they would fool every wait), run all cells, wait until all ran."""
-    menu(page, "Edit", "Clear Outputs of All Cells")
-    page.wait_for_function(
-        """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-            .every((n) => !/\\d/.test(n.textContent))"""
-    )
-    assert page.locator(".jp-OutputArea-output").count() == 0
-    menu(page, "Run", "Run All Cells")
-    page.wait_for_function(
-        """() => {
-            const all = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-            return all.length > 0 && all.every((n) => /^\\[\\d+\\]:$/.test(n.textContent.trim()));
-        }""",
-        timeout=RUN_TIMEOUT,
-    )
+def settled(page: Any, server: Lab) -> None:
+    """The kernel is idle and the last display update (sent just before idle) has landed."""
     kernel_idle(page, server)
-    page.wait_for_timeout(500)  # the last display updates after the kernel went idle
+    page.wait_for_timeout(500)
 
 
 def chain_cells_highlighted(page: Any) -> int:
@@ -160,7 +146,7 @@ def test_quickstart_runs_saves_and_reopens_in_notebook7(
     disabled = config.get("disabledExtensions") or []
     assert not any(name.startswith("chainmagic") for name in disabled), disabled
 
-    run_all(page, notebook7)
+    run_all(page, lambda page: settled(page, notebook7))
     screenshot(page, "notebook7-01_quickstart")
     outputs_shown(page, "run")
     assert chain_cells_highlighted(page) >= 2

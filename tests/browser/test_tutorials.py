@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,8 +143,9 @@ def prompts(page: Any) -> list[str]:
     )
 
 
-def run_all(page: Any) -> None:
-    """Clear the saved outputs, run every cell, and wait until each has run and the kernel rests."""
+def run_all(page: Any, idle: Callable[[Any], None] | None = None) -> None:
+    """Clear the saved outputs, run every cell, and wait until each has run and the kernel rests
+    (``idle(page)`` says when it rests: JupyterLab's status bar by default)."""
     menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
         """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
@@ -158,7 +160,7 @@ def run_all(page: Any) -> None:
         }""",
         timeout=RUN_TIMEOUT,
     )
-    wait_idle(page)
+    (idle or wait_idle)(page)
 
 
 def cell_of(page: Any, source: str) -> Any:
