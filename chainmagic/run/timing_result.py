@@ -3,7 +3,8 @@
 Plain data: the raw runs (:class:`~chainmagic.run.timing.RunRecord`) are the truth and every row,
 warning and ratio is derived from them, so a result saved as JSON (``to_json``, also the
 ``application/vnd.chainmagic.timing+json`` entry of its display bundle) re-draws without re-running.
-Exports: ``to_csv`` (one line per run), ``to_markdown``, ``to_dataframe`` and ``to_hyperfine``.
+Exports: ``to_csv`` (one line per run), ``to_markdown``, ``to_dataframe`` and ``to_hyperfine``;
+the file formats themselves live in :mod:`chainmagic.run.timing_files`.
 The table, bars and summary line are drawn by :mod:`chainmagic.display`.
 
 Comparisons use one statistic (median by default: robust to the occasional slow LLM call). Chains
@@ -14,16 +15,14 @@ A difference is "significant" when its interval leaves out 1.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from chainmagic.run import stats
+from chainmagic.run import stats, timing_files
 from chainmagic.run.result import seconds
-from chainmagic.run.timing import BranchRun, ChainTiming, RunRecord, rebuild_error
+from chainmagic.run.timing import ChainTiming
 from chainmagic.run.timing_columns import HEADINGS, cell, check_columns, shown_columns
 from chainmagic.run.units import format_seconds
 
@@ -36,7 +35,6 @@ CACHE_SPEEDUP = 10.0  # identical outputs this much faster than the first run: a
 HIGH_SPREAD = 0.10  # std over mean above this is high spread (as hyperfine and pyperf warn)
 NOISE_FLOOR = 1e-3  # below a millisecond, scheduling noise is all there is: no warnings of shape
 SLO_METRICS = ("ttft", "total", "itl", "tpot")
-JSON_VERSION = 1
 # A map whose branches streamed at the same time for less than this share of their streaming time
 # ran them one after another in effect: a server that serves one request at a time. (Branch
 # latencies cannot tell: a queued branch's latency includes its wait, so the map still looks faster
@@ -45,10 +43,6 @@ JSON_VERSION = 1
 # When the others add less than the second bound to the longest branch, there is nothing to judge.
 OVERLAP_MIN_SHARE = 0.2
 OVERLAP_MIN_GAIN = 0.1
-CSV_COLUMNS = (
-    "chain", "model", "concurrency", "round", "status", "total", "ttft", "itl", "tpot",
-    "output_tokens", "tokens_per_s", "error_kind", "critical",
-)  # fmt: skip
 
 
 @dataclass
@@ -366,28 +360,9 @@ class TimingResult:
     # -- kept and exported --------------------------------------------------------------------
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Everything measured, as JSON-ready data: what ``from_json`` rebuilds the result from.
-
-        The raw runs are stored, never the derived rows: a re-drawn result derives them again.
-        Errors are kept as their kind and one redacted line (records never hold an exception).
-        """
-        return {
-            "format": "chainmagic.timing",
-            "version": JSON_VERSION,
-            "stat": self.stat,
-            "baseline": self.baseline,
-            "precision": self.precision,
-            "runs_requested": self.runs_requested,
-            "warmup": self.warmup,
-            "stopped_by": self.stopped_by,
-            "rel_ci": self.rel_ci,
-            "slo": dict(self.slo),
-            "columns": self.columns,
-            "input": _plain(self.input),
-            "orders": [list(o) for o in self.orders],
-            "chains": [_timing_dict(t) for t in self.chains.values()],
-            "load": [_level_dict(level) for level in self.load],
-        }
+        """Everything measured, as JSON-ready data: what ``from_json`` rebuilds the result from
+        (the raw runs, never the derived rows; see :mod:`chainmagic.run.timing_files`)."""
+        return timing_files.json_dict(self)
 
     def to_json(self, indent: int | None = None) -> str:
         """The result as JSON text; ``TimingResult.from_json(text)`` gives it back exactly."""
@@ -399,73 +374,20 @@ class TimingResult:
 
         Raises ``ValueError`` naming what is wrong when the data is not a timing result.
         """
+        chains, fields = timing_files.from_json(data)
         try:
-            raw = json.loads(data) if isinstance(data, str) else data
-            if not isinstance(raw, dict) or raw.get("format") != "chainmagic.timing":
-                raise ValueError("not a chainmagic timing result")
-            if raw.get("version") != JSON_VERSION:
-                raise ValueError(f"timing format version {raw.get('version')!r} is not supported")
-            chains = {c["label"]: _timing_from(c) for c in raw["chains"]}
-            return cls(
-                chains,
-                input=raw["input"],
-                stat=raw["stat"],
-                baseline=raw["baseline"],
-                orders=[list(o) for o in raw["orders"]],
-                runs_requested=raw["runs_requested"],
-                warmup=raw["warmup"],
-                precision=raw["precision"],
-                stopped_by=raw["stopped_by"],
-                rel_ci=raw["rel_ci"],
-                slo=dict(raw["slo"]),
-                load=[_level_from(level) for level in raw["load"]],
-                columns=raw["columns"],
-            )
-        except ValueError:
-            raise
+            return cls(chains, **fields)
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a complete chainmagic timing result ({exc!r})") from None
 
     def to_csv(self) -> str:
         """One line per run (interleaved rounds, then load levels): the raw data, for any tool."""
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
-
-        def emit(label: str, model: str | None, concurrency: int | None, r: Any) -> None:
-            writer.writerow([
-                label, model or "", "" if concurrency is None else concurrency, r.round,
-                r.status, r.total, _blank(r.ttft), _blank(r.itl), _blank(r.tpot),
-                _blank(r.output_tokens), _blank(r.tokens_per_s), r.error_kind or "",
-                r.critical or "",
-            ])  # fmt: skip
-
-        for label, t in self.chains.items():
-            for r in t.records:
-                emit(label, t.model, None, r)
-        for level in self.load:
-            model = self.chains[level.label].model if level.label in self.chains else None
-            for r in level.records:
-                emit(level.label, model, level.concurrency, r)
-        return out.getvalue()
+        return timing_files.csv_text(self)
 
     def to_hyperfine(self, indent: int | None = 2) -> str:
         """JSON in hyperfine's export shape (``results[]`` of ``command``, ``mean``, ``stddev``,
         ``median``, ``min``, ``max``, ``times``, ``exit_codes``), so its plotting scripts work."""
-        results = []
-        for label, t in self.chains.items():
-            runs = t.all_runs
-            results.append({
-                "command": label,
-                "mean": t.average if runs else None,
-                "stddev": t.stdev if len(runs) > 1 else None,
-                "median": t.median if runs else None,
-                "min": t.best if runs else None,
-                "max": t.worst if runs else None,
-                "times": list(runs),
-                "exit_codes": [0 if r.ok else 1 for r in t.records] or [0] * len(runs),
-            })  # fmt: skip
-        return json.dumps({"results": results}, indent=indent, ensure_ascii=False)
+        return timing_files.hyperfine_json(self, indent)
 
     def to_markdown(self) -> str:
         """The table as Markdown, with the columns chosen (or the default set, as displayed)."""
@@ -524,95 +446,6 @@ def slo_share(records: list[Any], slo: dict[str, float]) -> float | None:
         ):
             met += 1
     return met / len(records)
-
-
-def _blank(value: Any) -> Any:
-    return "" if value is None else value
-
-
-def _plain(value: Any) -> Any:
-    """``value`` if JSON keeps it exactly, else its repr (an input is data, not always JSON); masked
-    where it holds something like an API key (the JSON travels into the saved notebook)."""
-    from chainmagic.errors import redact
-
-    try:
-        text = json.dumps(value)
-        if json.loads(text) == value and redact(text) == text:
-            return value
-    except (TypeError, ValueError, RecursionError):
-        pass
-    return redact(repr(value))
-
-
-def _record_dict(r: RunRecord) -> dict[str, Any]:
-    return asdict(r)
-
-
-def _record_from(d: dict[str, Any], texts: list[str] | None = None) -> RunRecord:
-    fields = dict(d)
-    if texts is not None and isinstance(fields.get("output"), int):
-        fields["output"] = texts[fields["output"]]
-    fields["branches"] = {k: BranchRun(**b) for k, b in d.get("branches", {}).items()}
-    return RunRecord(**fields)
-
-
-def _records_dicts(records: list[RunRecord], texts: dict[str, int]) -> list[dict[str, Any]]:
-    """Records as dicts, each output replaced by its index in ``texts`` (filled here): a chain that
-    answers alike 500 times stores its answer once."""
-    out = []
-    for r in records:
-        d = _record_dict(r)
-        if r.output is not None:
-            d["output"] = texts.setdefault(r.output, len(texts))
-        out.append(d)
-    return out
-
-
-def _timing_dict(t: ChainTiming) -> dict[str, Any]:
-    texts: dict[str, int] = {}
-    return {
-        "label": t.label,
-        "model": t.model,
-        "failures": t.failures,
-        "all_runs": list(t.all_runs),
-        "ttfts": list(t.ttfts),
-        "branches": {k: list(v) for k, v in t.branches.items()},
-        "warmup_runs": list(t.warmup_runs),
-        "records": _records_dicts(t.records, texts),
-        "outputs": list(texts),
-    }
-
-
-def _timing_from(d: dict[str, Any]) -> ChainTiming:
-    timing = ChainTiming(
-        d["label"],
-        all_runs=list(d["all_runs"]),
-        ttfts=list(d["ttfts"]),
-        branches={k: list(v) for k, v in d["branches"].items()},
-        failures=d["failures"],
-        records=[_record_from(r, d["outputs"]) for r in d["records"]],
-        warmup_runs=list(d["warmup_runs"]),
-        model=d["model"],
-    )
-    failed = [r for r in timing.records if not r.ok]
-    if failed:
-        timing.last_error = rebuild_error(failed[-1])
-    return timing
-
-
-def _level_dict(level: Any) -> dict[str, Any]:
-    texts: dict[str, int] = {}
-    data = {k: v for k, v in level.__dict__.items() if k != "records"}
-    data["records"] = _records_dicts(level.records, texts)
-    data["outputs"] = list(texts)
-    return data
-
-
-def _level_from(d: dict[str, Any]) -> Any:
-    from chainmagic.run.load import LoadLevel
-
-    fields = {k: v for k, v in d.items() if k not in ("records", "outputs")}
-    return LoadLevel(**fields, records=[_record_from(r, d["outputs"]) for r in d["records"]])
 
 
 def _overlapped(t: ChainTiming, speedup: float | None) -> bool | None:
