@@ -130,7 +130,7 @@ class ChainMagics(Magics):
         value = self._input(args.input, ns) if args.input is not None else None
         plan = None
         if inputs is not None and code is None and not args.dry_run:
-            plan = self._batch_plan(args, target.name, inputs)
+            plan = self._batch_plan(args, target, inputs)
         ns.update(target.bindings)
         if code is not None:
             from chainmagic.display import show_python
@@ -457,8 +457,10 @@ class ChainMagics(Magics):
             raise result.error
         return returned
 
-    def _batch_plan(self, args: Any, name: str | None, inputs: list[Any]) -> tuple[Any, Any]:
-        """Where a batch runs and what it resumes, checked before the cell binds anything."""
+    def _batch_plan(self, args: Any, target: _Target, inputs: list[Any]) -> tuple[Any, Any]:
+        """Where a batch runs and what it resumes, checked before the cell binds anything: also
+        that the chain can travel to a cluster (before connecting to it)."""
+        name = target.name
         resume = None
         if args.resume:
             resume = self._unfinished_batches().get(name)
@@ -468,8 +470,15 @@ class ChainMagics(Magics):
                 raise UsageError(
                     f"--resume: that batch had {resume.size} inputs, not {len(inputs)}"
                 )
-        client = self._batch_client(args.on if args.on is not None else self.batch_on)
-        return client, resume
+        where = args.on if args.on is not None else self.batch_on
+        if where.strip() not in ("", "local"):
+            from chainmagic.run.shipping import CannotTravel, pack
+
+            try:
+                pack(target.runnable)  # the batch packs it again; this only proves it can
+            except CannotTravel as exc:
+                raise UsageError(str(exc)) from None
+        return self._batch_client(where), resume
 
     def _unfinished_batches(self) -> dict[str | None, Any]:
         unfinished: dict[str | None, Any] = self.__dict__.setdefault("_unfinished", {})

@@ -61,6 +61,24 @@ def test_a_cell_that_fails_its_checks_binds_nothing(ip: Any, cell: str) -> None:
     assert "new_chain" not in ip.ns
 
 
+def test_a_chain_that_cannot_travel_to_a_cluster_binds_nothing(ip: Any, tmp_path: Any) -> None:
+    """Found before the cell binds a name, and before connecting: the scheduler here is unreachable."""
+    ip.ns["log"] = open(tmp_path / "log.txt", "w")  # an open file does not pickle
+    ip.ok("def note(x):\n    log.write(str(x))\n    return x")
+    before = ip.ns["map_chain"]
+    ran = ip(
+        '%%chain map_chain --batch \'[{"topic": "bear"}]\' --on tcp://127.0.0.1:9\n'
+        "noted = 'x {topic}' | note | model\n"
+        "joke: noted\n"
+    )
+    ip.ns["log"].close()
+    assert type(ran.error) is UsageError
+    assert "note" in str(ran.error) and "cannot be sent to the workers" in str(ran.error)
+    assert "cannot reach" not in str(ran.error)
+    assert ip.ns["map_chain"] is before
+    assert "noted" not in ip.ns
+
+
 def test_a_run_that_fails_keeps_the_bindings_of_a_valid_chain(ip: Any) -> None:
     ran = ip('%%chain failing -i topic=bear\njoke: "a poem about {topic}" | bad\n')
     assert isinstance(ran.error, ChainRunError)
