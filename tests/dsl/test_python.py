@@ -236,7 +236,7 @@ def test_langchain_code_runs_on_langchain_core(source: str, input: Any) -> None:
     ours = cell.chain.invoke(input)
     theirs = code_ns["chain"].invoke(input)
     assert type(theirs).__module__.startswith(("langchain_core", "builtins"))
-    assert _plain(theirs) == _plain(ours)
+    assert plain_data(theirs) == plain_data(ours)
 
 
 def _langchain_retriever() -> Any:
@@ -252,16 +252,19 @@ def _langchain_prompt() -> Any:
     return LCPrompt.from_template(GUIDE_TEMPLATE)
 
 
-def _plain(value: Any) -> Any:
-    """A value of either library as plain data, to compare them."""
+def plain_data(value: Any) -> Any:
+    """A value of either library as plain data, to compare them (an AI message chunk is an AI
+    message: one library streams the model where the other invokes it)."""
     if hasattr(value, "to_messages"):
         return [(m.type, m.content) for m in value.to_messages()]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_data(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     if hasattr(value, "page_content"):
         return value.page_content
+    if hasattr(value, "content") and hasattr(value, "type"):
+        return ("ai" if value.type in ("ai", "AIMessageChunk") else value.type, value.content)
     return value
 
 

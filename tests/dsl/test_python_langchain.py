@@ -22,6 +22,8 @@ import pytest
 from chainmagic.dsl import compile, parse
 from chainmagic.dsl.python import to_python
 
+from .test_python import plain_data
+
 lc_models = pytest.importorskip("langchain_core.language_models")
 from langchain_core.messages import AIMessage as LCAIMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
@@ -135,21 +137,6 @@ def _magic_input(line: str) -> Any:
     return dict(v.split("=", 1) for v in values)
 
 
-def _plain(value: Any) -> Any:
-    """A value of either library as plain data, to compare them."""
-    if hasattr(value, "to_messages"):
-        return [(m.type, m.content) for m in value.to_messages()]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if hasattr(value, "page_content"):
-        return value.page_content
-    if hasattr(value, "content") and hasattr(value, "type"):
-        return ("ai" if value.type in ("ai", "AIMessageChunk") else value.type, value.content)
-    return value
-
-
 def test_the_docs_have_model_cells():
     assert len(_model_cells()) >= 8
 
@@ -174,4 +161,4 @@ def test_the_langchain_code_of_a_docs_cell_gives_chainmagics_output(magic: str, 
     chain = namespace[cell.chain_name or "chain"]
     assert type(chain).__module__.startswith("langchain_core"), type(chain)
     theirs = chain.invoke(value)
-    assert _plain(theirs) == _plain(ours)
+    assert plain_data(theirs) == plain_data(ours)
