@@ -12,7 +12,6 @@ no errors. Tab in a chain cell completes from the kernel. Screenshots go to buil
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,10 +20,11 @@ import pytest
 
 from chainmagic.dsl.highlight import highlight
 
+from .conftest import browser_page
+
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 NOTEBOOK = "chain_highlight.ipynb"
 STATUS = "#jp-main-statusbar .jp-StatusBar-TextItem"
-BENIGN = re.compile(r"ResizeObserver loop")  # a layout notice from Chromium, not a page error
 PYTHON = '%load_ext chainmagic\ntopic = "bears"\nprint(f"{topic}: {len(topic)}")  # a Python cell'
 CHAIN = (
     '%%chain chain -i question="where did harrison work" language=italian\n'
@@ -87,24 +87,8 @@ def notebook(lab: Any) -> str:
 
 @pytest.fixture
 def page(lab: Any, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(f"console {msg.type}: {msg.text}")
-            if msg.type == "error" and not BENIGN.search(msg.text)
-            else None
-        ),
-    )
-    page.errors = errors
-    try:
+    with browser_page(browser) as page:
         yield page
-    finally:
-        context.close()
 
 
 def cells(page: Any) -> Any:
